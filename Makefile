@@ -1,0 +1,52 @@
+# synthguard: `make run` starts the service, `make test` runs every check. Both set up a fresh machine.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_STAMP := $(VENV)/.apt
+APT_PACKAGES := libimage-exiftool-perl ffmpeg
+
+.PHONY: run test bench lint typecheck apt clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# System tools the tests use as third-party readers (exiftool, ffprobe). Installed only if missing.
+$(APT_STAMP): $(BIN)/python
+	@missing=""; command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	touch $(APT_STAMP)
+
+apt: $(APT_STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/synthguard serve --host 127.0.0.1 --port 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) $(APT_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP) $(APT_STAMP)
+	$(BIN)/python benchmarks/implicit_labels.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,102 @@
+"""Path-level operations every format shares: identify, read, atomic write, content digest.
+
+A write opens the source, lets the plugin write the whole new file into a temporary file in the
+destination folder, optionally fsyncs it, and renames it into place (``os.replace``), so a crash or
+a bad file never leaves a half-written result and the original is untouched on any error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from collections.abc import Callable
+from typing import BinaryIO
+
+from synthguard.errors import UnsupportedFormat
+from synthguard.labels.implicit.registry import HEAD_BYTES, FormatPlugin, identify
+from synthguard.labels.implicit.verdict import evaluate
+from synthguard.labels.model import AIGCLabel, LabelFinding, RawLabel
+
+
+def open_plugin(src: BinaryIO, filename: str = "") -> FormatPlugin:
+    head = src.read(HEAD_BYTES)
+    src.seek(0)
+    return identify(head, filename)
+
+
+def identify_path(path: Path) -> FormatPlugin:
+    with open(path, "rb") as src:
+        return open_plugin(src, path.name)
+
+
+def read_raw(path: Path) -> tuple[FormatPlugin, list[RawLabel]]:
+    with open(path, "rb") as src:
+        plugin = open_plugin(src, path.name)
+        return plugin, plugin.read(src)
+
+
+def read_label(path: str | os.PathLike[str]) -> LabelFinding:
+    """The implicit-label verdict for one file (reads only headers and metadata where it can)."""
+    plugin, raws = read_raw(Path(path))
+    return evaluate(plugin.name, raws)
+
+
+def content_digest(path: str | os.PathLike[str]) -> bytes:
+    """SHA-256 of the file's content bytes, excluding every metadata slot (see each format module)."""
+    path = Path(path)
+    with open(path, "rb") as src:
+        plugin = open_plugin(src, path.name)
+        return plugin.content_digest(src)
+
+
+def write_label(
+    path: str | os.PathLike[str],
+    label: AIGCLabel,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    fsync: bool = True,
+) -> Path:
+    """Write ``label`` into ``path`` (in place) or into ``out``; atomic either way. Returns the result path."""
+    source = Path(path)
+    target = Path(out) if out is not None else source
+    with open(source, "rb") as src:
+        plugin = open_plugin(src, source.name)
+        write = plugin.write
+        if write is None:
+            raise UnsupportedFormat(
+                f"{plugin.name}: synthguard reads labels in this format but cannot write them",
+                message_zh=f"{plugin.name} 格式仅支持读取隐式标识，暂不支持写入",
+            )
+        atomic_write(target, lambda dst: write(src, dst, label), fsync=fsync, like=source)
+    return target
+
+
+def atomic_write(
+    target: Path,
+    produce: Callable[[BinaryIO], None],
+    *,
+    fsync: bool = True,
+    like: Path | None = None,
+) -> None:
+    """Run ``produce(dst)`` into a temp file beside ``target``, then rename it over ``target``."""
+    folder = target.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sgtmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as dst:
+            produce(dst)
+            dst.flush()
+            if fsync:
+                os.fsync(dst.fileno())
+        if like is not None:
+            try:
+                os.chmod(tmp_name, os.stat(like).st_mode & 0o7777)
+            except OSError:
+                pass
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
