@@ -43,6 +43,16 @@ class LabelValue(str, enum.Enum):
     POSSIBLY = "2"
     SUSPECTED = "3"
 
+    @classmethod
+    def parse(cls, text: str) -> LabelValue:
+        try:
+            return cls(text)
+        except ValueError:
+            raise InvalidLabel(
+                f'Label must be "1", "2" or "3", not {text!r}',
+                message_zh=f"Label 取值只能是 1、2 或 3，而不是 {text!r}",
+            ) from None
+
     @property
     def text_zh(self) -> str:
         return {"1": "人工智能生成", "2": "可能为人工智能生成", "3": "疑似人工智能生成"}[self.value]

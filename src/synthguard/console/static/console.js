@@ -1,0 +1,28 @@
+// Label desk: calls the same /v1/labels API as the CLI. No framework, no CDN.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const show = (text, cls) => { $("result").textContent = text; $("result").className = cls || ""; };
+  function chosen() {
+    const f = $("file").files[0];
+    if (!f) { $("status").textContent = "请选择文件 / choose a file"; return null; }
+    const body = new FormData(); body.append("file", f); return [f, body];
+  }
+  $("inspect").addEventListener("click", async () => {
+    const c = chosen(); if (!c) return;
+    $("status").textContent = "检查中… / inspecting…";
+    const r = await fetch("/v1/labels/inspect", { method: "POST", body: c[1] });
+    const data = await r.json();
+    $("status").textContent = r.ok ? (data.verdict + " · " + data.integrity) : ("错误 / error " + r.status);
+    show(JSON.stringify(data, null, 2), r.ok ? "verdict-" + data.verdict : "verdict-inconclusive");
+  });
+  $("label").addEventListener("click", async () => {
+    const c = chosen(); if (!c) return;
+    $("status").textContent = "写入中… / labeling…";
+    const r = await fetch("/v1/labels", { method: "POST", body: c[1] });
+    if (!r.ok) { const e = await r.json(); $("status").textContent = "错误 / error " + r.status; show(JSON.stringify(e, null, 2)); return; }
+    const blob = await r.blob();
+    const a = document.createElement("a"); a.href = URL.createObjectURL(blob); a.download = c[0].name; a.click();
+    $("status").textContent = "已写入 / labeled: " + r.headers.get("X-Synthguard-Content-Id");
+    show("");
+  });
+})();

@@ -1,0 +1,347 @@
+"""The one core API that the CLI, the HTTP service and (later) the gateway and console call.
+
+``Synthguard.open(settings)`` owns the store and the signing key. ``label_file`` writes a signed
+producer label (GB 45438 6.1; Deep Synthesis Provisions Art. 16), ``propagate_file`` adds a
+platform's keys (Labeling Measures Art. 6), ``inspect_file``/``verify_file`` read a file back and
+judge both the Annex E conformance and the signatures (Art. 18: tampering must show).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from synthguard.config import Settings
+from synthguard.errors import ConfigError, SynthguardError
+from synthguard.ids import new_content_id
+from synthguard.labels import implicit
+from synthguard.labels.model import AIGCLabel, Integrity, LabelFinding, LabelValue, Verdict
+from synthguard.labels.sign import (
+    Ed25519Signer,
+    SignatureCheck,
+    Signer,
+    b64url,
+    check_producer,
+    check_propagator,
+    sign_producer,
+    sign_propagator,
+    unb64url,
+)
+from synthguard.results import FileError, Inspection, LabelOutcome, SignatureStatus
+from synthguard.store import LabelRecord, SigningKey, make_engine, make_sessionmaker, upgrade
+
+Progress = Callable[[int], None]
+PRODUCER_KEY_FILE = "producer-ed25519.pem"
+RECORD_BATCH = 256
+
+# Worst first: the overall integrity of a file is the worst of its two signatures.
+_SEVERITY = [
+    Integrity.LABEL_ALTERED,
+    Integrity.CONTENT_ALTERED,
+    Integrity.UNKNOWN_KEY,
+    Integrity.UNSIGNED,
+    Integrity.INTACT,
+]
+
+
+def file_error(exc: SynthguardError) -> FileError:
+    return FileError(code=exc.code, message=exc.message, message_zh=exc.message_zh)
+
+
+class Synthguard:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], signer: Signer) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.signer = signer
+        self._public_keys: dict[str, bytes] = {signer.key_id: signer.public_key_bytes()}
+
+    @classmethod
+    def open(cls, settings: Settings) -> Synthguard:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        signer = _load_or_create_signer(settings.keys_dir / PRODUCER_KEY_FILE)
+        core = cls(settings, sessions, signer)
+        core.register_key(signer, role="producer", owner_code=settings.provider_code)
+        return core
+
+    def close(self) -> None:
+        bind = self.sessions.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+
+    def __enter__(self) -> Synthguard:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def register_key(self, signer: Signer, *, role: str, owner_code: str = "") -> None:
+        self.add_public_key(signer.key_id, signer.public_key_bytes(), role=role, owner_code=owner_code)
+
+    def add_public_key(
+        self, key_id: str, public_key: bytes, *, role: str = "external", owner_code: str = ""
+    ) -> None:
+        """Trust another party's public key (e.g. a producer whose files a platform verifies)."""
+        with self.sessions.begin() as session:
+            if session.get(SigningKey, key_id) is None:
+                session.add(
+                    SigningKey(
+                        key_id=key_id,
+                        algorithm=self.signer.algorithm,
+                        public_key=b64url(public_key),
+                        role=role,
+                        owner_code=owner_code,
+                    )
+                )
+        self._public_keys[key_id] = public_key
+
+    def public_key(self, key_id: str) -> bytes | None:
+        # Keys never change once issued, so a positive answer is cached; a miss asks the store
+        # again, because another replica may have registered the key since.
+        cached = self._public_keys.get(key_id)
+        if cached is not None:
+            return cached
+        with self.sessions() as session:
+            row = session.get(SigningKey, key_id)
+        if row is None:
+            return None
+        self._public_keys[key_id] = unb64url(row.public_key)
+        return self._public_keys[key_id]
+
+    def list_keys(self) -> list[SigningKey]:
+        with self.sessions() as session:
+            return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+
+    # --- producing ------------------------------------------------------------------------------
+
+    def _require_code(self, code: str, setting: str) -> str:
+        if not code:
+            raise ConfigError(
+                f"set SYNTHGUARD_{setting.upper()} to your 27-character provider code "
+                "(TC260-PG-20252A) before labeling",
+                message_zh=f"请先设置 SYNTHGUARD_{setting.upper()}（27 位服务提供者编码）",
+            )
+        return code
+
+    def label_file(
+        self,
+        path: Path,
+        out: Path | None = None,
+        *,
+        label: str = "1",
+        produce_id: str | None = None,
+    ) -> LabelOutcome:
+        """Write a signed producer label; ``out`` is a file path (None: in place, atomically)."""
+        producer = self._require_code(self.settings.provider_code, "provider_code")
+        LabelValue.parse(label)
+        outcome, record = self._label_one(path, out, producer, label, produce_id)
+        self._save_records([record])
+        return outcome
+
+    def label_files(
+        self,
+        paths: Sequence[Path],
+        *,
+        out_paths: Sequence[Path | None] | None = None,
+        label: str = "1",
+        produce_ids: Sequence[str | None] | None = None,
+        progress: Progress | None = None,
+    ) -> list[LabelOutcome]:
+        """Label many files; a bad file yields an outcome with ``error`` and never stops the batch."""
+        producer = self._require_code(self.settings.provider_code, "provider_code")
+        LabelValue.parse(label)
+        outs = out_paths or [None] * len(paths)
+        ids = produce_ids or [None] * len(paths)
+        outcomes: list[LabelOutcome] = []
+        pending: list[LabelRecord] = []
+        for path, out, given_id in zip(paths, outs, ids, strict=True):
+            try:
+                outcome, record = self._label_one(path, out, producer, label, given_id)
+                pending.append(record)
+            except SynthguardError as exc:
+                outcome = LabelOutcome(source=str(path), ok=False, error=file_error(exc))
+            except OSError as exc:
+                outcome = LabelOutcome(source=str(path), ok=False, error=_os_error(exc))
+            outcomes.append(outcome)
+            if len(pending) >= RECORD_BATCH:
+                self._save_records(pending)
+            if progress is not None:
+                progress(1)
+        self._save_records(pending)
+        return outcomes
+
+    def _label_one(
+        self, path: Path, out: Path | None, producer: str, label: str, given_id: str | None
+    ) -> tuple[LabelOutcome, LabelRecord]:
+        content_id = given_id or new_content_id()
+        with open(path, "rb") as src:
+            plugin = implicit.files.open_plugin(src, path.name)
+            digest = plugin.content_digest(src)
+        aigc = sign_producer(AIGCLabel.produce(producer, content_id, label), digest, self.signer)
+        target = implicit.write_label(path, aigc, out, fsync=self.settings.fsync)
+        record = LabelRecord(
+            content_id=content_id,
+            role="produce",
+            file_name=path.name[:255],
+            format=plugin.name,
+            content_digest=digest.hex(),
+            label_json=aigc.to_json(),
+            key_id=self.signer.key_id,
+        )
+        outcome = LabelOutcome(
+            source=str(path),
+            path=str(target),
+            format=plugin.name,
+            content_id=content_id,
+            label=aigc.to_dict(),
+            key_id=self.signer.key_id,
+        )
+        return outcome, record
+
+    def _save_records(self, pending: list[LabelRecord]) -> None:
+        if not pending:
+            return
+        with self.sessions.begin() as session:
+            session.add_all(pending)
+        pending.clear()
+
+    # --- propagating ----------------------------------------------------------------------------
+
+    def propagate_file(
+        self,
+        path: Path,
+        out: Path | None = None,
+        *,
+        label: str = "2",
+        propagate_id: str | None = None,
+    ) -> LabelOutcome:
+        """Add this platform's keys (Labeling Measures Art. 6), keeping the producer's untouched.
+
+        With no label in the file, the platform becomes the first writer: ``label`` says how sure it
+        is ("2" the user declared AI content, "3" traces were detected), and the propagation keys
+        repeat the production keys as Annex E Note 1 asks; both reserved fields are signed by the
+        platform key.
+        """
+        platform = self._require_code(self.settings.platform_code, "propagator_code")
+        LabelValue.parse(label)
+        pid = propagate_id or new_content_id()
+        with open(path, "rb") as src:
+            plugin = implicit.files.open_plugin(src, path.name)
+            finding = implicit.evaluate(plugin.name, plugin.read(src))
+            digest = plugin.content_digest(src)
+        if finding.label is not None:
+            aigc = finding.label.replace(ContentPropagator=platform, PropagateID=pid, ReservedCode2="")
+        else:
+            aigc = sign_producer(AIGCLabel.produce(platform, pid, label), digest, self.signer)
+        aigc = sign_propagator(aigc, digest, self.signer)
+        target = implicit.write_label(path, aigc, out, fsync=self.settings.fsync)
+        record = LabelRecord(
+            content_id=pid,
+            role="propagate",
+            file_name=path.name[:255],
+            format=plugin.name,
+            content_digest=digest.hex(),
+            label_json=aigc.to_json(),
+            key_id=self.signer.key_id,
+        )
+        self._save_records([record])
+        return LabelOutcome(
+            source=str(path),
+            path=str(target),
+            format=plugin.name,
+            role="propagate",
+            content_id=pid,
+            label=aigc.to_dict(),
+            key_id=self.signer.key_id,
+        )
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def inspect_file(self, path: Path, *, check_signatures: bool = True) -> Inspection:
+        """Verdict, label and (optionally) both signatures; raises only for unreadable files."""
+        with open(path, "rb") as src:
+            plugin = implicit.files.open_plugin(src, path.name)
+            finding = implicit.evaluate(plugin.name, plugin.read(src))
+            digest = plugin.content_digest(src) if check_signatures and finding.label else b""
+        return self._inspection(str(path), finding, digest if check_signatures else None)
+
+    def inspect_files(
+        self, paths: Iterable[Path], *, check_signatures: bool = True, progress: Progress | None = None
+    ) -> list[Inspection]:
+        results: list[Inspection] = []
+        for path in paths:
+            try:
+                results.append(self.inspect_file(path, check_signatures=check_signatures))
+            except SynthguardError as exc:
+                results.append(Inspection(source=str(path), ok=False, error=file_error(exc)))
+            except OSError as exc:
+                results.append(Inspection(source=str(path), ok=False, error=_os_error(exc)))
+            if progress is not None:
+                progress(1)
+        return results
+
+    def _inspection(self, source: str, finding: LabelFinding, digest: bytes | None) -> Inspection:
+        label = finding.label
+        result = Inspection(
+            source=source,
+            format=finding.format,
+            verdict=finding.verdict.value,
+            label=label.to_dict() if label else None,
+            carriers=list(finding.carriers),
+            problems=list(finding.problems),
+            warnings=list(finding.warnings),
+        )
+        if label is None:
+            result.integrity = Integrity.ABSENT.value
+            if finding.verdict is Verdict.INCONCLUSIVE:
+                result.integrity = Integrity.LABEL_ALTERED.value
+            return result
+        result.display_zh = label.value.text_zh
+        result.display_en = label.value.text_en
+        if digest is None:
+            return result
+        producer = check_producer(label, digest, self.public_key)
+        checks = [producer]
+        result.producer = _status(producer)
+        if label.ReservedCode2:
+            propagator = check_propagator(label, digest, self.public_key)
+            checks.append(propagator)
+            result.propagator = _status(propagator)
+        result.integrity = min(checks, key=lambda c: _SEVERITY.index(c.integrity)).integrity.value
+        return result
+
+
+def _status(check: SignatureCheck) -> SignatureStatus:
+    return SignatureStatus(integrity=check.integrity.value, key_id=check.key_id, reason=check.reason)
+
+
+def _os_error(exc: OSError) -> FileError:
+    return FileError(
+        code="os_error",
+        message=f"{exc.filename or ''}: {exc.strerror or exc}",
+        message_zh=f"无法读写文件：{exc.filename or ''}（{exc.strerror or exc}）",
+    )
+
+
+def _load_or_create_signer(path: Path) -> Ed25519Signer:
+    if path.exists():
+        return Ed25519Signer.load(path)
+    signer = Ed25519Signer.generate()
+    try:
+        signer.save(path)
+    except FileExistsError:
+        # Another process created it between our check and our write: use theirs.
+        return Ed25519Signer.load(path)
+    os.chmod(path, 0o600)
+    return signer

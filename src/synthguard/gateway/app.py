@@ -1,0 +1,55 @@
+"""``create_app(settings)``: the FastAPI service. Routers are assembled here; each domain error maps
+to its HTTP status in one handler, with the English and Chinese message."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from synthguard import __version__
+from synthguard.config import Settings
+from synthguard.core import Synthguard
+from synthguard.errors import SynthguardError
+
+
+def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = core is None
+        app.state.core = core or Synthguard.open(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.core.close()
+
+    app = FastAPI(
+        title="synthguard",
+        version=__version__,
+        summary="GB 45438 labels and compliance for deep synthesis services",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(SynthguardError)
+    async def _domain_error(_request: Request, exc: SynthguardError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content={"error": exc.to_dict()})
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    from synthguard.console.routes import router as console_router
+    from synthguard.gateway.routes.labels import router as labels_router
+
+    from fastapi.staticfiles import StaticFiles
+
+    from synthguard.console.routes import HERE as console_dir
+
+    app.include_router(labels_router)
+    app.include_router(console_router)
+    app.mount("/static", StaticFiles(directory=str(console_dir / "static")), name="static")
+    return app
