@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from synthguard.gateway.deps import CoreDep, SettingsDep, save_upload
 from synthguard.results import LabelOutcome
@@ -45,7 +46,7 @@ async def label_upload(
     async with save_upload(file, settings) as path:
         workdir = Path(tempfile.mkdtemp(dir=settings.uploads_dir))
         try:
-            outcome = core.label_file(path, workdir / path.name, label=label)
+            outcome = await run_in_threadpool(core.label_file, path, workdir / path.name, label=label)
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
@@ -62,7 +63,7 @@ async def propagate_upload(
     async with save_upload(file, settings) as path:
         workdir = Path(tempfile.mkdtemp(dir=settings.uploads_dir))
         try:
-            outcome = core.propagate_file(path, workdir / path.name, label=label)
+            outcome = await run_in_threadpool(core.propagate_file, path, workdir / path.name, label=label)
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
@@ -72,7 +73,7 @@ async def propagate_upload(
 @router.post("/inspect", summary="Read the AIGC label: verdict, keys, signature integrity")
 async def inspect_upload(core: CoreDep, settings: SettingsDep, file: UploadDep) -> dict[str, Any]:
     async with save_upload(file, settings) as path:
-        result = core.inspect_file(path)
+        result = await run_in_threadpool(core.inspect_file, path)
         result.source = path.name
         return result.to_json_dict()
 

@@ -119,3 +119,25 @@ def merge_packet(packet: bytes | None, value: str, fmt: str = "XMP") -> bytes:
         raise CorruptFile(fmt, "XMP packet has no root element")
     body = root.toxml()
     return f"{_XPACKET_BEGIN}\n{body}\n{_XPACKET_END}".encode()
+
+
+def remove_values(packet: bytes, fmt: str = "XMP") -> bytes:
+    """Return ``packet`` without any ``TC260:AIGC`` (element or attribute form); everything else kept.
+
+    For formats whose named slot is not XMP (MP4 keys) or whose packet is a second copy (a TIFF page
+    after IFD0, a second HEIF XMP item): the label must live in exactly one carrier.
+    """
+    if PROPERTY.encode() not in packet:
+        return packet
+    doc = _parse(packet, fmt)
+    for desc in _descriptions(doc):
+        if desc.hasAttributeNS(TC260_NS, PROPERTY):
+            desc.removeAttributeNS(TC260_NS, PROPERTY)
+    for node in list(doc.getElementsByTagNameNS(TC260_NS, PROPERTY)):
+        parent = node.parentNode
+        if parent is not None:
+            parent.removeChild(node)
+    root = doc.documentElement
+    if root is None:
+        raise CorruptFile(fmt, "XMP packet has no root element")
+    return f"{_XPACKET_BEGIN}\n{root.toxml()}\n{_XPACKET_END}".encode()

@@ -1,0 +1,181 @@
+"""Implicit-label throughput: synthguard vs exiftool (-stay_open) vs cp, same files, same run.
+
+Targets (shared/spec/numbers.md): >= 5x exiftool on JPEG, >= 50x on PNG, >= 50% of the cp rate, and
+reading a label <= 1 ms per file. Inputs: ~1 MP (1152x864) natural-like JPEGs (~270 KB) and PNGs
+(~1.9 MB) generated here. exiftool writes the same TC260:AIGC field with our -config namespace; on PNG
+it is ~100x slower, so by default it runs on the first 100 PNGs (as in numbers.md) and its rate is
+per file. synthguard signs each label (Ed25519 over the content digest) and records it in the store,
+exactly what `synthguard label --out DIR` does.
+
+    python benchmarks/implicit_labels.py [--count 1000] [--exiftool-png 100] [--fsync]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from synthguard.config import Settings  # noqa: E402
+from synthguard.core import Synthguard  # noqa: E402
+from synthguard.labels import implicit  # noqa: E402
+from synthguard.labels.model import AIGCLabel  # noqa: E402
+
+PRODUCER = "001191110102MACQD9K64010000"
+CONFIG = ROOT / "src/synthguard/labels/implicit/exiftool_tc260.config"
+WIDTH, HEIGHT = 1152, 864
+
+
+def natural_image(seed: int) -> Image.Image:
+    """Smooth gradients + blobs + texture: compresses like a photo, not like noise or flat colour."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    img = np.zeros((HEIGHT, WIDTH, 3), np.float32)
+    for c in range(3):
+        fx, fy = rng.uniform(0.002, 0.01, 2)
+        img[..., c] = 128 + 60 * np.sin(x * fx + rng.uniform(0, 6)) * np.cos(y * fy + rng.uniform(0, 6))
+    for _ in range(12):
+        cx, cy, r = rng.uniform(0, WIDTH), rng.uniform(0, HEIGHT), rng.uniform(30, 200)
+        mask = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
+        img += mask[..., None] * rng.uniform(-80, 80, 3)
+    img += rng.normal(0, 6, img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def make_inputs(folder: Path, count: int, ext: str, variants: int = 8) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = []
+    for i in range(variants):
+        path = folder / f"base{i}.{ext}"
+        natural_image(i).save(path, quality=85) if ext == "jpg" else natural_image(i).save(path)
+        bases.append(path.read_bytes())
+    paths = []
+    for i in range(count):
+        path = folder / f"img{i:05d}.{ext}"
+        path.write_bytes(bases[i % variants])
+        paths.append(path)
+    for i in range(variants):
+        (folder / f"base{i}.{ext}").unlink()
+    return paths
+
+
+def bench_cp(paths: list[Path], out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    subprocess.run(["cp", *map(str, paths), str(out)], check=True)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def bench_synthguard(core: Synthguard, paths: list[Path], out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    outcomes = core.label_files(paths, out_paths=[out / p.name for p in paths])
+    elapsed = time.perf_counter() - start
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok][:3]
+    return len(paths) / elapsed
+
+
+def bench_exiftool(paths: list[Path], out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        ["exiftool", "-config", str(CONFIG), "-stay_open", "True", "-@", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def execute(args: list[str]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("\n".join([*args, "-execute"]) + "\n")
+        proc.stdin.flush()
+        while not proc.stdout.readline().startswith("{ready"):
+            pass
+
+    execute(["-ver"])  # start-up is not counted
+    start = time.perf_counter()
+    for i, path in enumerate(paths):
+        value = AIGCLabel.produce(PRODUCER, f"exif-{i:06d}").to_json()
+        execute([f"-XMP-TC260:AIGC={value}", "-o", str(out / path.name), str(path)])
+    elapsed = time.perf_counter() - start
+    proc.stdin.write("-stay_open\nFalse\n")
+    proc.stdin.flush()
+    proc.wait(timeout=30)
+    return len(paths) / elapsed
+
+
+def read_ms(paths: list[Path]) -> float:
+    times = []
+    for path in paths:
+        start = time.perf_counter()
+        implicit.read_label(path)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--exiftool-png", type=int, default=100)
+    parser.add_argument("--fsync", action="store_true", help="fsync every labeled file (durable mode)")
+    args = parser.parse_args()
+    if shutil.which("exiftool") is None:
+        sys.exit("exiftool not found: run `make apt` (Debian libimage-exiftool-perl)")
+
+    rows = []
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        work = Path(tmp)
+        settings = Settings(data_dir=work / "var", provider_code=PRODUCER, fsync=args.fsync)
+        with Synthguard.open(settings) as core:
+            for ext in ("jpg", "png"):
+                print(f"generating {args.count} {ext} files ...", file=sys.stderr)
+                paths = make_inputs(work / f"in-{ext}", args.count, ext)
+                exif_paths = paths if ext == "jpg" else paths[: args.exiftool_png]
+                cp_rate = bench_cp(paths, work / f"cp-{ext}")
+                sg_rate = bench_synthguard(core, paths, work / f"sg-{ext}")
+                et_rate = bench_exiftool(exif_paths, work / f"et-{ext}")
+                labeled = sorted((work / f"sg-{ext}").iterdir())
+                rows.append(
+                    (
+                        ext.upper(),
+                        len(paths),
+                        paths[0].stat().st_size / 1e3,
+                        sg_rate,
+                        et_rate,
+                        len(exif_paths),
+                        cp_rate,
+                        read_ms(labeled[:200]),
+                    )
+                )
+                for folder in ("cp", "sg", "et"):
+                    shutil.rmtree(work / f"{folder}-{ext}", ignore_errors=True)
+                shutil.rmtree(work / f"in-{ext}", ignore_errors=True)
+
+    print(f"\nImplicit labels, {WIDTH}x{HEIGHT} images, fsync={'on' if args.fsync else 'off'}")
+    header = (
+        f"{'format':6} {'files':>6} {'KB':>7} {'synthguard/s':>13} {'exiftool/s':>11} {'(n)':>5} "
+        f"{'cp/s':>9} {'x exiftool':>10} {'% of cp':>8} {'read ms':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for fmt, n, kb, sg, et, en, cp, rd in rows:
+        print(
+            f"{fmt:6} {n:6d} {kb:7.0f} {sg:13.0f} {et:11.1f} {en:5d} {cp:9.0f} "
+            f"{sg / et:10.1f} {100 * sg / cp:7.0f}% {rd:8.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m synthguard`` runs the CLI."""
+
+from synthguard.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""ReservedCode1/2 signatures tell intact, label-altered, content-altered and unknown-key apart."""
+
+from __future__ import annotations
+
+import hashlib
+
+from synthguard.labels import (
+    AIGCLabel,
+    Ed25519Signer,
+    Integrity,
+    check_producer,
+    check_propagator,
+    sign_producer,
+    sign_propagator,
+)
+from synthguard.labels.model import value_problem
+from tests.conftest import PLATFORM, PRODUCER
+
+DIGEST = hashlib.sha256(b"pixels").digest()
+
+
+def _lookup(*signers: Ed25519Signer):  # type: ignore[no-untyped-def]
+    keys = {s.key_id: s.public_key_bytes() for s in signers}
+    return keys.get
+
+
+def test_signed_label_is_intact_and_fits_annex_e_charset() -> None:
+    signer = Ed25519Signer.generate()
+    label = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, signer)
+    assert value_problem("ReservedCode1", label.ReservedCode1) is None
+    assert check_producer(label, DIGEST, _lookup(signer)).integrity is Integrity.INTACT
+
+
+def test_changed_label_key_is_label_altered() -> None:
+    signer = Ed25519Signer.generate()
+    label = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, signer)
+    forged = label.replace(ProduceID="id-2")
+    assert check_producer(forged, DIGEST, _lookup(signer)).integrity is Integrity.LABEL_ALTERED
+
+
+def test_changed_content_is_content_altered() -> None:
+    signer = Ed25519Signer.generate()
+    label = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, signer)
+    other = hashlib.sha256(b"other pixels").digest()
+    assert check_producer(label, other, _lookup(signer)).integrity is Integrity.CONTENT_ALTERED
+
+
+def test_signature_by_a_key_we_do_not_know_is_reported_as_such() -> None:
+    signer = Ed25519Signer.generate()
+    label = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, signer)
+    check = check_producer(label, DIGEST, _lookup(Ed25519Signer.generate()))
+    assert check.integrity is Integrity.UNKNOWN_KEY
+    assert check.key_id == signer.key_id
+
+
+def test_propagator_signature_covers_the_producer_signature() -> None:
+    producer, platform = Ed25519Signer.generate(), Ed25519Signer.generate()
+    label = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, producer)
+    label = sign_propagator(label.replace(ContentPropagator=PLATFORM, PropagateID="p-9"), DIGEST, platform)
+    lookup = _lookup(producer, platform)
+    assert check_producer(label, DIGEST, lookup).integrity is Integrity.INTACT
+    assert check_propagator(label, DIGEST, lookup).integrity is Integrity.INTACT
+    stripped = label.replace(ReservedCode1="")
+    assert check_propagator(stripped, DIGEST, lookup).integrity is Integrity.LABEL_ALTERED
+
+
+def test_foreign_reserved_code_is_unsigned_not_altered() -> None:
+    label = AIGCLabel.produce(PRODUCER, "id-1").replace(ReservedCode1="0123abcd" * 5)
+    assert check_producer(label, DIGEST, _lookup()).integrity is Integrity.UNSIGNED
