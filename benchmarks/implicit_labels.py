@@ -126,7 +126,9 @@ def read_ms(paths: list[Path]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--exiftool-png", type=int, default=100)
     parser.add_argument("--fsync", action="store_true", help="fsync every labeled file (durable mode)")

@@ -13,9 +13,7 @@ if TYPE_CHECKING:
     from synthguard.config import Settings
     from synthguard.core import Synthguard
 
-EXIFTOOL_CONFIG = (
-    Path(__file__).resolve().parents[1] / "src/synthguard/labels/implicit/exiftool_tc260.config"
-)
+EXIFTOOL_CONFIG = Path(__file__).resolve().parents[1] / "src/synthguard/labels/implicit/exiftool_tc260.config"
 # A real-looking producer code: 00 + 1 (organisation) + 1 (USCC) + USCC + service extension.
 PRODUCER = "001191110102MACQD9K64010000"
 PLATFORM = "001191330106MA2CFLDG4R20001"

@@ -89,7 +89,10 @@ def test_key_persists_across_restarts(settings: Settings, tmp_path: Path) -> Non
 
 
 def test_labeling_without_a_provider_code_is_a_config_error(tmp_path: Path) -> None:
-    with Synthguard.open(Settings(data_dir=tmp_path / "v")) as core, pytest.raises(ConfigError, match="PROVIDER_CODE"):
+    with (
+        Synthguard.open(Settings(data_dir=tmp_path / "v")) as core,
+        pytest.raises(ConfigError, match="PROVIDER_CODE"),
+    ):
         core.label_file(make_png(tmp_path / "a.png"))
 
 

@@ -49,7 +49,9 @@ def test_propagate_endpoint(client: TestClient, tmp_path: Path) -> None:
         ("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00", 422, "corrupt_file"),
     ],
 )
-def test_bad_uploads_get_a_4xx_with_a_reason(client: TestClient, name: str, data: bytes, status: int, code: str) -> None:
+def test_bad_uploads_get_a_4xx_with_a_reason(
+    client: TestClient, name: str, data: bytes, status: int, code: str
+) -> None:
     r = client.post("/v1/labels", files={"file": (name, data)})
     assert r.status_code == status, r.text
     body = r.json()["error"]

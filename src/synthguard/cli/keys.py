@@ -20,7 +20,7 @@ def list_keys(
 ) -> None:
     """Every key this store trusts (our own and other parties' public keys)."""
     core = open_core(ctx)
-    rows = [
+    rows: list[dict[str, str | bool]] = [
         {
             "key_id": k.key_id,
             "algorithm": k.algorithm,
@@ -37,7 +37,10 @@ def list_keys(
     output.emit_table(
         "Signing keys / 签名密钥",
         ["key id", "algorithm", "role", "owner", "public key (base64url)", "active"],
-        [[r["key_id"], r["algorithm"], r["role"], r["owner_code"], r["public_key"], str(r["active"])] for r in rows],
+        [
+            [str(r[k]) for k in ("key_id", "algorithm", "role", "owner_code", "public_key", "active")]
+            for r in rows
+        ],
     )
 
 

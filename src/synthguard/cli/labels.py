@@ -151,7 +151,9 @@ def _inspection_rows(results: list[Inspection]) -> list[list[str]]:
             else "-"
         )
         notes = "; ".join(r.problems + r.warnings)
-        rows.append([r.source, r.format, r.verdict, r.integrity or "-", summary + (f"\n{notes}" if notes else "")])
+        rows.append(
+            [r.source, r.format, r.verdict, r.integrity or "-", summary + (f"\n{notes}" if notes else "")]
+        )
     return rows
 
 
@@ -164,7 +166,9 @@ def inspect(ctx: typer.Context, files: FilesArg, as_json: JsonOpt = False, quiet
         output.emit_json_lines(results)
     else:
         output.emit_table(
-            "Implicit labels / 隐式标识", ["file", "format", "verdict", "integrity", "label"], _inspection_rows(results)
+            "Implicit labels / 隐式标识",
+            ["file", "format", "verdict", "integrity", "label"],
+            _inspection_rows(results),
         )
     if any(not r.ok for r in results):
         raise typer.Exit(1)
@@ -183,8 +187,10 @@ def verify(ctx: typer.Context, files: FilesArg, as_json: JsonOpt = False, quiet:
     elif not quiet:
         rows = []
         for r in results:
-            reason = r.error.message if r.error else "; ".join(
-                s.reason for s in (r.producer, r.propagator) if s is not None and s.reason
+            reason = (
+                r.error.message
+                if r.error
+                else "; ".join(s.reason for s in (r.producer, r.propagator) if s is not None and s.reason)
             )
             rows.append([r.source, r.integrity or "error", reason])
         output.emit_table("Label integrity / 标识完整性", ["file", "integrity", "reason"], rows)

@@ -42,12 +42,11 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    from synthguard.console.routes import router as console_router
-    from synthguard.gateway.routes.labels import router as labels_router
-
     from fastapi.staticfiles import StaticFiles
 
     from synthguard.console.routes import HERE as console_dir
+    from synthguard.console.routes import router as console_router
+    from synthguard.gateway.routes.labels import router as labels_router
 
     app.include_router(labels_router)
     app.include_router(console_router)

@@ -64,5 +64,7 @@ async def save_upload(upload: UploadFile, settings: Settings) -> AsyncIterator[P
 
 def require_file(upload: UploadFile | None) -> UploadFile:
     if upload is None:
-        raise SynthguardError("send the file as multipart form field 'file'", message_zh="请以 file 字段上传文件")
+        raise SynthguardError(
+            "send the file as multipart form field 'file'", message_zh="请以 file 字段上传文件"
+        )
     return upload

@@ -36,7 +36,7 @@ PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{25}$")
 ORGANISATION_CODE = re.compile(r"^0011[0-9A-HJ-NPQRTUWXY]{18}[0-9A-Z]{5}$")
 
 
-class LabelValue(str, enum.Enum):
+class LabelValue(enum.StrEnum):
     """``Label`` key: how sure the writer is that the content is AI-generated (Measures Art. 6)."""
 
     GENERATED = "1"
@@ -59,9 +59,7 @@ class LabelValue(str, enum.Enum):
 
     @property
     def text_en(self) -> str:
-        return {"1": "AI-generated", "2": "Possibly AI-generated", "3": "Suspected AI-generated"}[
-            self.value
-        ]
+        return {"1": "AI-generated", "2": "Possibly AI-generated", "3": "Suspected AI-generated"}[self.value]
 
 
 def provider_code_problem(code: str) -> str | None:
@@ -78,7 +76,9 @@ def provider_code_problem(code: str) -> str | None:
 
 def value_problem(key: str, value: str) -> str | None:
     if not _VALUE_CHARSET.match(value):
-        return f"{key} uses characters outside GB 45438 Annex E j) (printable ASCII, no space, '\"' or '\\\\')"
+        return (
+            f"{key} uses characters outside GB 45438 Annex E j) (printable ASCII, no space, '\"' or '\\\\')"
+        )
     limit = MAX_RESERVED_CHARS if key.startswith("ReservedCode") else MAX_ID_CHARS
     if len(value) > limit:
         return f"{key} is {len(value)} characters, more than {limit}"
@@ -118,7 +118,7 @@ class AIGCLabel:
             if problem:
                 found.append(problem)
         if isinstance(self.Label, str) and self.Label not in {v.value for v in LabelValue}:
-            found.append(f"Label must be \"1\", \"2\" or \"3\", not {self.Label!r}")
+            found.append(f'Label must be "1", "2" or "3", not {self.Label!r}')
         return found
 
     @classmethod
@@ -211,7 +211,7 @@ class RawLabel:
     named_slot: bool = True
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """What a reader concludes about a file's implicit label (labels.md "What readers do")."""
 
     COMPLIANT = "compliant"
@@ -220,7 +220,7 @@ class Verdict(str, enum.Enum):
     INCONCLUSIVE = "inconclusive"
 
 
-class Integrity(str, enum.Enum):
+class Integrity(enum.StrEnum):
     """What ``verify`` concludes about one signature (producer's or propagator's)."""
 
     ABSENT = "absent"  # no label at all

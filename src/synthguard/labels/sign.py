@@ -53,8 +53,11 @@ def key_id_for(public_key: bytes) -> str:
 class Signer(Protocol):
     """What the labeler needs from a key: its ID and a signature. SM2 or HSM signers plug in here."""
 
-    key_id: str
-    algorithm: str
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
 
     def sign(self, message: bytes) -> bytes: ...
 
@@ -135,9 +138,7 @@ def sign_producer(label: AIGCLabel, digest: bytes, signer: Signer) -> AIGCLabel:
 
 def sign_propagator(label: AIGCLabel, digest: bytes, signer: Signer) -> AIGCLabel:
     """Fill ``ReservedCode2``; the producer's keys and signature are inputs, never changed."""
-    return label.replace(
-        ReservedCode2=_seal(signer, PROPAGATOR_DOMAIN, propagator_fields(label), digest)
-    )
+    return label.replace(ReservedCode2=_seal(signer, PROPAGATOR_DOMAIN, propagator_fields(label), digest))
 
 
 PublicKeyLookup = Callable[[str], bytes | None]
@@ -168,9 +169,7 @@ def _check(
     if public is None:
         return SignatureCheck(Integrity.UNKNOWN_KEY, key_id, f"key {key_id} is not in the keyring")
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(
-            signature, _message(domain, fields, signed_digest)
-        )
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, _message(domain, fields, signed_digest))
     except (InvalidSignature, ValueError):
         return SignatureCheck(Integrity.LABEL_ALTERED, key_id, "signature does not match the label")
     if signed_digest != digest:

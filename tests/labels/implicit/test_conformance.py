@@ -75,7 +75,9 @@ def test_labeling_never_changes_the_content_digest(sample: Path, label: AIGCLabe
     assert implicit.content_digest(sample) == before
 
 
-def test_writing_to_out_leaves_the_source_byte_identical(sample: Path, label: AIGCLabel, tmp_path: Path) -> None:
+def test_writing_to_out_leaves_the_source_byte_identical(
+    sample: Path, label: AIGCLabel, tmp_path: Path
+) -> None:
     if not implicit.identify_path(sample).writable:
         pytest.skip("read-only format")
     before = _sha(sample)

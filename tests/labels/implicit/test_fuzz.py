@@ -74,7 +74,9 @@ def test_mutated_files_give_a_verdict_or_our_error(name: str, tmp_path: Path) ->
     check()
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00", b"GIF89a", b"\xff\xd8", b"\x89PNG\r\n\x1a\n", b"RIFF\x04\x00\x00\x00WAVE"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00", b"GIF89a", b"\xff\xd8", b"\x89PNG\r\n\x1a\n", b"RIFF\x04\x00\x00\x00WAVE"]
+)
 def test_tiny_and_empty_files_raise_our_errors(data: bytes, tmp_path: Path) -> None:
     path = tmp_path / "tiny.bin"
     path.write_bytes(data)

@@ -43,7 +43,7 @@ def new_packet(value: str) -> bytes:
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         f"{_XPACKET_END}"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _parse(packet: bytes, fmt: str) -> xml.dom.minidom.Document:
@@ -81,7 +81,7 @@ def find_values(packet: bytes, fmt: str = "XMP") -> list[str]:
         if attr:
             values.append(attr)
     for node in doc.getElementsByTagNameNS(TC260_NS, PROPERTY):
-        values.append("".join(c.data for c in node.childNodes if c.nodeType in (3, 4)))  # type: ignore[attr-defined]
+        values.append("".join(c.data for c in node.childNodes if c.nodeType in (3, 4)))
     return values
 
 

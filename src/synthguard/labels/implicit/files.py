@@ -7,10 +7,11 @@ a bad file never leaves a half-written result and the original is untouched on a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from synthguard.errors import UnsupportedFormat
@@ -57,7 +58,7 @@ def write_label(
     *,
     fsync: bool = True,
 ) -> Path:
-    """Write ``label`` into ``path`` (in place) or into ``out``; atomic either way. Returns the result path."""
+    """Write ``label`` into ``path`` (in place) or ``out``; atomic either way. Returns the written path."""
     source = Path(path)
     target = Path(out) if out is not None else source
     with open(source, "rb") as src:
@@ -89,14 +90,10 @@ def atomic_write(
             if fsync:
                 os.fsync(dst.fileno())
         if like is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.chmod(tmp_name, os.stat(like).st_mode & 0o7777)
-            except OSError:
-                pass
         os.replace(tmp_name, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
         raise
