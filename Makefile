@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt
-APT_PACKAGES := libimage-exiftool-perl ffmpeg
 
 .PHONY: run test bench lint typecheck apt clean
 
@@ -16,10 +15,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# System tools the tests use as third-party readers (exiftool, ffprobe). Installed only if missing.
+# System tools the tests use: third-party readers (exiftool, ffprobe) and a PostgreSQL server for the
+# store tests. Installed only if missing.
 $(APT_STAMP): $(BIN)/python
 	@missing=""; command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
@@ -28,9 +29,14 @@ $(APT_STAMP): $(BIN)/python
 
 apt: $(APT_STAMP)
 
+# A demo provider code (valid shape and check character, not a real company) so the tour works out of
+# the box; set SYNTHGUARD_PROVIDER_CODE to your own before labeling real content.
+DEMO_PROVIDER_CODE := 001191110108MA01AB2C3T10001
+
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/synthguard serve --host 127.0.0.1 --port 8000
+	SYNTHGUARD_PROVIDER_CODE=$${SYNTHGUARD_PROVIDER_CODE:-$(DEMO_PROVIDER_CODE)} \
+	  $(BIN)/synthguard serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -43,7 +49,7 @@ test: $(STAMP) $(APT_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/implicit_labels.py

@@ -35,7 +35,6 @@ def make_engine(url: str) -> Engine:
 
 
 def head_revision() -> str:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_alembic_config(""))
@@ -49,7 +48,7 @@ def _alembic_config(url: str) -> Any:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
@@ -62,7 +61,7 @@ def upgrade(engine: Engine) -> None:
                 return
     from alembic import command
 
-    cfg = _alembic_config(str(engine.url))
+    cfg = _alembic_config("")  # migrations run on the connection below, never on a second URL
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
