@@ -20,6 +20,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 $(APT_STAMP): $(BIN)/python
 	@missing=""; command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v pngfix >/dev/null || missing="$$missing libpng-tools"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	[ -f /usr/share/games/fortunes/chinese ] || missing="$$missing fortunes-zh"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
@@ -52,7 +55,11 @@ test: $(STAMP) $(APT_STAMP)
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP) $(APT_STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/implicit_labels.py
+	$(BIN)/python benchmarks/explicit_labels.py
+	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/ledger.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -33,8 +33,48 @@ class Settings(BaseSettings):
     )
     fsync: bool = Field(default=True, description="fsync labeled files before the atomic rename.")
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    filing_number: str = Field(default="", description="Algorithm filing number shown with labels (Art. 19).")
+    filing_url: str = Field(default="", description="Link to the public filing record (Art. 19).")
+    explicit_position: str = Field(default="bottom-right", description="Explicit image/video label position.")
+    explicit_lang: str = Field(default="zh-en", description="Explicit label language: zh, en or zh-en.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Evidence ledger (synthguard.ledger, issue #7).
+    ledger_origin: str = Field(
+        default="synthguard.local/ledger",
+        description="C2SP checkpoint origin and key name; set it to your domain, never change it later.",
+    )
+    ledger_retention_days: int = Field(
+        default=184,
+        description="Days before personal data in ledger entries is erased; >= 184 (6 months, CSL Art. 21).",
+    )
+    ledger_master_key: str = Field(
+        default="",
+        description="Base64 32-byte key wrapping the ledger data keys; empty: <data_dir>/keys/ledger-master.key. "
+        "Replicas must share it.",
+    )
+    # C2PA Content Credentials (synthguard.ledger.c2pa). Paths to PEM files.
+    c2pa_cert_chain: Path | None = Field(default=None, description="Signing chain PEM: leaf first, then CAs.")
+    c2pa_private_key: Path | None = Field(default=None, description="Private key PEM of the chain's leaf.")
+    c2pa_algorithm: str = Field(default="es256", description="es256|es384|es512|ps256|ps384|ps512|ed25519")
+    c2pa_trust_anchors: Path | None = Field(default=None, description="Root CA PEMs readers trust (optional).")
+    c2pa_tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority URL; empty: none.")
+    # Review engine (synthguard.review, issue #5).
+    review_max_bytes: int = Field(
+        default=16 * 1024**2, ge=1024, description="Largest text one review call accepts (UTF-8 bytes)."
+    )
+    review_library_poll_s: float = Field(
+        default=1.0, ge=0.0, description="How often a replica checks the store for a new library version."
+    )
+    review_policy_file: Path | None = Field(default=None, description="JSON rules tried before the defaults.")
+    review_queue_deadline_h: float = Field(default=24.0, gt=0, description="Hours a reviewer has per item.")
+    review_moderation_url: str = Field(
+        default="", description="The provider's moderation model or cloud API (review/classifiers/http.py)."
+    )
+    review_moderation_timeout_s: float = Field(default=2.0, gt=0)
+    review_moderation_fail: str = Field(
+        default="review", pattern="^(pass|review|block)$", description="Action when moderation calls fail."
+    )
 
     @field_validator("provider_code", "propagator_code")
     @classmethod

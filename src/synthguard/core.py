@@ -8,18 +8,23 @@ judge both the Annex E conformance and the signatures (Art. 18: tampering must s
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.config import Settings
-from synthguard.errors import ConfigError, SynthguardError
+from synthguard.errors import ConfigError, SynthguardError, UnsupportedFormat
 from synthguard.ids import new_content_id
 from synthguard.labels import implicit
+from synthguard.labels.explicit import ExplicitOptions, Notice, staged_explicit
 from synthguard.labels.model import AIGCLabel, Integrity, LabelFinding, LabelValue, Verdict
 from synthguard.labels.sign import (
     Ed25519Signer,
@@ -34,6 +39,12 @@ from synthguard.labels.sign import (
 )
 from synthguard.results import FileError, Inspection, LabelOutcome, SignatureStatus
 from synthguard.store import LabelRecord, SigningKey, make_engine, make_sessionmaker, upgrade
+
+if TYPE_CHECKING:
+    from synthguard.ledger import Entry, Ledger
+    from synthguard.ledger.results import AppendResult, C2paResult
+    from synthguard.review.engine import ReviewEngine
+    from synthguard.review.policy import ReviewDecision
 
 Progress = Callable[[int], None]
 PRODUCER_KEY_FILE = "producer-ed25519.pem"
@@ -72,6 +83,8 @@ class Synthguard:
         return core
 
     def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()
         bind = self.sessions.kw.get("bind")
         if bind is not None:
             bind.dispose()
@@ -141,11 +154,20 @@ class Synthguard:
         *,
         label: str = "1",
         produce_id: str | None = None,
+        explicit: bool | ExplicitOptions = False,
+        progress: Callable[[float], None] | None = None,
     ) -> LabelOutcome:
-        """Write a signed producer label; ``out`` is a file path (None: in place, atomically)."""
+        """Write a signed producer label; ``out`` is a file path (None: in place, atomically).
+
+        With ``explicit`` the visible/audible label is rendered first and the implicit label is
+        signed over the labeled content, in one pass (GB 45438-2025 asks for both); ``progress``
+        gets the fraction done of a long video.
+        """
         producer = self._require_code(self.settings.provider_code, "provider_code")
         LabelValue.parse(label)
-        outcome, record = self._label_one(path, out, producer, label, produce_id)
+        outcome, record = self._label_one(
+            path, out, producer, label, produce_id, self.explicit_options(explicit), progress
+        )
         self._save_records([record])
         return outcome
 
@@ -157,17 +179,19 @@ class Synthguard:
         label: str = "1",
         produce_ids: Sequence[str | None] | None = None,
         progress: Progress | None = None,
+        explicit: bool | ExplicitOptions = False,
     ) -> list[LabelOutcome]:
         """Label many files; a bad file yields an outcome with ``error`` and never stops the batch."""
         producer = self._require_code(self.settings.provider_code, "provider_code")
         LabelValue.parse(label)
+        explicit_options = self.explicit_options(explicit)
         outs = out_paths or [None] * len(paths)
         ids = produce_ids or [None] * len(paths)
         outcomes: list[LabelOutcome] = []
         pending: list[LabelRecord] = []
         for path, out, given_id in zip(paths, outs, ids, strict=True):
             try:
-                outcome, record = self._label_one(path, out, producer, label, given_id)
+                outcome, record = self._label_one(path, out, producer, label, given_id, explicit_options)
                 pending.append(record)
             except SynthguardError as exc:
                 outcome = LabelOutcome(source=str(path), ok=False, error=file_error(exc))
@@ -181,10 +205,56 @@ class Synthguard:
         self._save_records(pending)
         return outcomes
 
+    def explicit_options(self, explicit: bool | ExplicitOptions) -> ExplicitOptions | None:
+        """Explicit-label options from the settings (``True``) or as given; None for ``False``."""
+        if isinstance(explicit, ExplicitOptions):
+            explicit.validate()
+            return explicit
+        if not explicit:
+            return None
+        lang = self.settings.explicit_lang
+        options = ExplicitOptions(notice=Notice(lang=lang), position=self.settings.explicit_position)  # type: ignore[arg-type]
+        options.validate()
+        return options
+
+    def _label_explicit(
+        self,
+        path: Path,
+        out: Path | None,
+        producer: str,
+        label: str,
+        content_id: str,
+        options: ExplicitOptions,
+        progress: Callable[[float], None] | None,
+    ) -> tuple[LabelOutcome, LabelRecord]:
+        target = out or path
+        plugin = implicit.files.identify_path(path)
+        if not plugin.writable:  # fail before rendering a long video whose implicit label cannot be written
+            raise UnsupportedFormat(
+                f"{plugin.name}: synthguard cannot write the implicit label of this format yet",
+                message_zh=f"{plugin.name} 格式暂不支持写入隐式标识",
+            )
+        seeded = options.with_seed(content_id)
+        with staged_explicit(path, target, seeded, progress=progress) as (staged, shown):
+            outcome, record = self._label_one(staged, target, producer, label, content_id)
+        outcome.source = str(path)
+        outcome.explicit = {"kind": shown.kind, **shown.detail}
+        record.file_name = path.name[:255]
+        return outcome, record
+
     def _label_one(
-        self, path: Path, out: Path | None, producer: str, label: str, given_id: str | None
+        self,
+        path: Path,
+        out: Path | None,
+        producer: str,
+        label: str,
+        given_id: str | None,
+        explicit: ExplicitOptions | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> tuple[LabelOutcome, LabelRecord]:
         content_id = given_id or new_content_id()
+        if explicit is not None:
+            return self._label_explicit(path, out, producer, label, content_id, explicit, progress)
         with open(path, "rb") as src:
             plugin = implicit.files.open_plugin(src, path.name)
             digest = plugin.content_digest(src)
@@ -214,6 +284,9 @@ class Synthguard:
             return
         with self.sessions.begin() as session:
             session.add_all(pending)
+        # Evidence (Art. 16): one ledger entry per label issued, the batch in one transaction;
+        # the idempotency key (the record's id) keeps a retried batch from logging twice.
+        self.ledger.record_many([_label_entry(r) for r in pending])
         pending.clear()
 
     # --- propagating ----------------------------------------------------------------------------
@@ -320,6 +393,146 @@ class Synthguard:
             result.propagator = _status(propagator)
         result.integrity = min(checks, key=lambda c: _SEVERITY.index(c.integrity)).integrity.value
         return result
+
+    # --- review (issue #5) ----------------------------------------------------------------------
+
+    @cached_property
+    def reviewer(self) -> ReviewEngine:
+        """Keyword library, classifiers, policy and human review queue (built on first use)."""
+        from synthguard.review.engine import ReviewEngine
+
+        return ReviewEngine(self.settings, self.sessions)
+
+    def review_text(
+        self,
+        text: str,
+        *,
+        service: str = "chat",
+        direction: str = "in",
+        user_id: str = "",
+        user_status: str = "verified",
+        record: bool = True,
+    ) -> ReviewDecision:
+        """Review one input or output (Art. 10): decision, reasons and spans; recorded in the store."""
+        from synthguard.review.policy import Context
+
+        ctx = Context(service=service, direction=direction, user_id=user_id, user_status=user_status)
+        decision = self.reviewer.review_text(text, ctx, record=record)
+        self._ledger_review(decision)
+        return decision
+
+    def review_media(
+        self,
+        data: bytes,
+        modality: str,
+        *,
+        service: str = "chat",
+        direction: str = "in",
+        user_id: str = "",
+        user_status: str = "verified",
+    ) -> ReviewDecision:
+        """Review an image, audio or video upload with the offline classifiers."""
+        from synthguard.review.policy import Context
+
+        ctx = Context(service=service, direction=direction, user_id=user_id, user_status=user_status)
+        decision = self.reviewer.review_media(data, modality, ctx)
+        self._ledger_review(decision)
+        return decision
+
+    def _ledger_review(self, decision: ReviewDecision) -> None:
+        # The ledger (issue #7) is optional at run time: log through its ``record`` when it exists.
+        record = getattr(self, "record", None)
+        if decision.decision_id is None or not callable(record) or find_spec("synthguard.ledger") is None:
+            return
+        result = record(
+            "review_decision",
+            None,
+            user_id=decision.user_id or None,
+            idem_key=f"review-decision-{decision.decision_id}",
+            decision_id=decision.decision_id,
+            action=decision.action,
+            categories=decision.categories,
+            service=decision.service,
+            direction=decision.direction,
+            text_sha256=decision.text_sha256,
+            library_version=decision.library_version,
+        )
+        seq = getattr(result, "seq", None)
+        if seq is not None:
+            decision.ledger_ref = str(seq)
+            self.reviewer.set_ledger_ref(decision.decision_id, str(seq))
+
+
+    # --- evidence ledger (issue #7) -------------------------------------------------------------
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The tamper-evident log (opened on first use; its tables come with the store migrations)."""
+        from synthguard.ledger import Ledger
+
+        return Ledger(self.settings)
+
+    def record(
+        self,
+        event_type: str,
+        content_id: str | None = None,
+        *,
+        user_id: str | None = None,
+        personal: dict[str, Any] | None = None,
+        idem_key: str | None = None,
+        **refs: Any,
+    ) -> AppendResult:
+        """The one way any part of synthguard writes evidence: digests and IDs in ``refs``, the
+        user and other personal data sealed apart; returns once the entry is durable."""
+        return self.ledger.record(
+            event_type, content_id, user_id=user_id, personal=personal, idem_key=idem_key, **refs
+        )
+
+    def sign_c2pa_file(
+        self, path: Path, out: Path | None = None, *, content_id: str | None = None
+    ) -> C2paResult:
+        """Embed C2PA Content Credentials mirroring the file's GB 45438 label, then log it.
+
+        Call it after labeling: a metadata write after signing breaks the C2PA hash.
+        """
+        import hashlib
+
+        from synthguard.ledger.c2pa import C2paCredentials, read_c2pa, sign_c2pa
+
+        credentials = C2paCredentials.from_settings(self.settings)
+        label: dict[str, str] | None = None
+        with open(path, "rb") as src:
+            plugin = implicit.files.open_plugin(src, path.name)
+            finding = implicit.evaluate(plugin.name, plugin.read(src))
+        if finding.label is not None:
+            label = finding.label.to_dict()
+            content_id = content_id or finding.label.ProduceID
+        content_id = content_id or new_content_id()
+        target = sign_c2pa(path, out, credentials, content_id=content_id, label=label)
+        result = read_c2pa(target, trust_anchors_pem=credentials.trust_anchors_pem)
+        result.source, result.path = str(path), str(target)
+        with open(target, "rb") as signed:
+            file_sha256 = hashlib.file_digest(signed, "sha256").hexdigest()
+        self.record(
+            "c2pa.signed", content_id, file_sha256=file_sha256, state=result.state, format=plugin.name
+        )
+        return result
+
+
+def _label_entry(record: LabelRecord) -> Entry:
+    from synthguard.ledger import Entry
+
+    return Entry(
+        "label.issued" if record.role == "produce" else "label.propagated",
+        record.content_id,
+        {
+            "format": record.format,
+            "content_sha256": record.content_digest,
+            "label_sha256": hashlib.sha256(record.label_json.encode("utf-8")).hexdigest(),
+            "key_id": record.key_id,
+        },
+        idem_key=f"label-record-{record.id}",
+    )
 
 
 def _status(check: SignatureCheck) -> SignatureStatus:

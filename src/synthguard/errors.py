@@ -14,8 +14,25 @@ altered" are return values; exceptions mean the request itself could not be carr
     │   └── MetadataTooLarge         the label does not fit the format's metadata slot
     ├── LabelError
     │   ├── InvalidLabel             an AIGC value breaks GB 45438 Annex E (keys, enum, charset)
-    │   └── LabelTampered            a signature does not match (raised only by ``verify_*`` helpers)
+    │   ├── LabelTampered            a signature does not match (raised only by ``verify_*`` helpers)
+    │   └── ExplicitLabelError       a visible/audible label cannot be applied to this input
+    │       ├── InvalidNoticeOptions wording, position, size or language the label cannot use
+    │       ├── NoticeDoesNotFit     the media is too small for a legible label at >= 5 % height
+    │       └── NoMediaStream        nothing to label: no video/audio stream, zero-length media
     ├── SigningKeyError              signing key missing, unreadable or unknown
+    ├── LedgerError                  the evidence ledger cannot do what was asked
+    │   ├── ProofMismatch            a Merkle proof does not lead to the expected root
+    │   ├── LedgerDamaged            the ledger tables were edited outside the ledger
+    │   ├── CheckpointInvalid        a checkpoint note is malformed or its signature is not ours
+    │   └── ExportInvalid            a regulator export bundle is unreadable or incomplete
+    ├── C2paError                    a C2PA manifest cannot be signed or read
+    ├── ReviewError                  the review engine cannot review this request
+    │   ├── InvalidText              not UTF-8 text, or not text at all
+    │   ├── TextTooLarge             a text over the review size limit
+    │   ├── LibraryInvalid           a keyword library file or row that cannot be imported
+    │   │   └── PatternRejected      a regex entry RE2 refuses (or that matches everything)
+    │   ├── QueueConflict            a review item is not in a state that allows this (lost claim)
+    │   └── ClassifierUnavailable    a classifier's model or remote service cannot answer
     ├── NotFound                     a record the caller named does not exist
     ├── PermissionDenied             the caller may not do this
     └── RequestTooLarge              an upload over the configured limit
@@ -118,6 +135,94 @@ class LabelTampered(LabelError):
     title_en = "Label has been tampered with"
 
 
+class ExplicitLabelError(LabelError):
+    """An explicit label (GB 45438-2025 clause 4) cannot be rendered onto this input."""
+
+    code = "explicit_label_error"
+    http_status = 422
+    title_zh = "无法添加显式标识"
+    title_en = "Explicit label cannot be applied"
+
+
+class InvalidNoticeOptions(ExplicitLabelError):
+    code = "invalid_notice_options"
+    http_status = 422
+    title_zh = "显式标识参数无效"
+    title_en = "Invalid explicit label options"
+
+
+class NoticeDoesNotFit(ExplicitLabelError):
+    code = "notice_does_not_fit"
+    http_status = 422
+    title_zh = "媒体过小，无法放置清晰的显式标识"
+    title_en = "Media too small for a legible explicit label"
+
+
+class NoMediaStream(ExplicitLabelError):
+    code = "no_media_stream"
+    http_status = 422
+    title_zh = "没有可加标识的音视频内容"
+    title_en = "No media stream to label"
+
+
+class LedgerError(SynthguardError):
+    code = "ledger_error"
+    http_status = 400
+    title_zh = "证据账本错误"
+    title_en = "Evidence ledger error"
+
+
+class ProofMismatch(LedgerError):
+    """A Merkle proof does not lead to the expected root (RFC 9162 2.1.3.2 / 2.1.4.2)."""
+
+    code = "proof_mismatch"
+    http_status = 422
+    title_zh = "默克尔证明不成立"
+    title_en = "Merkle proof does not verify"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: bytes | None = None,
+        calculated: bytes | None = None,
+        message_zh: str | None = None,
+    ) -> None:
+        super().__init__(message, message_zh=message_zh)
+        self.expected = expected
+        self.calculated = calculated
+
+
+class LedgerDamaged(LedgerError):
+    """The ledger tables were written by something other than the ledger (tampering or corruption)."""
+
+    code = "ledger_damaged"
+    http_status = 500
+    title_zh = "证据账本已损坏"
+    title_en = "Evidence ledger damaged"
+
+
+class CheckpointInvalid(LedgerError):
+    code = "checkpoint_invalid"
+    http_status = 422
+    title_zh = "检查点无效"
+    title_en = "Invalid checkpoint"
+
+
+class ExportInvalid(LedgerError):
+    code = "export_invalid"
+    http_status = 422
+    title_zh = "导出包无效"
+    title_en = "Invalid export bundle"
+
+
+class C2paError(SynthguardError):
+    code = "c2pa_error"
+    http_status = 422
+    title_zh = "C2PA 内容凭证错误"
+    title_en = "C2PA Content Credentials error"
+
+
 class SigningKeyError(SynthguardError):
     code = "signing_key_error"
     http_status = 500
@@ -144,3 +249,61 @@ class RequestTooLarge(SynthguardError):
     http_status = 413
     title_zh = "上传文件过大"
     title_en = "Upload too large"
+
+
+class ReviewError(SynthguardError):
+    code = "review_error"
+    http_status = 422
+    title_zh = "内容审核无法进行"
+    title_en = "Review cannot be carried out"
+
+
+class InvalidText(ReviewError):
+    code = "invalid_text"
+    http_status = 422
+    title_zh = "文本无效（须为 UTF-8 文本）"
+    title_en = "Invalid text (UTF-8 text expected)"
+
+
+class TextTooLarge(ReviewError):
+    code = "text_too_large"
+    http_status = 413
+    title_zh = "待审核文本过大"
+    title_en = "Text too large to review"
+
+
+class LibraryInvalid(ReviewError):
+    code = "library_invalid"
+    http_status = 422
+    title_zh = "关键词库无法导入"
+    title_en = "Keyword library cannot be imported"
+
+
+class PatternRejected(LibraryInvalid):
+    """A regex entry that RE2 cannot compile, or that would match everywhere."""
+
+    code = "pattern_rejected"
+    http_status = 422
+    title_zh = "正则表达式被拒绝"
+    title_en = "Regular expression rejected"
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        super().__init__(
+            f"regex {pattern!r} rejected: {reason}", message_zh=f"正则表达式 {pattern!r} 被拒绝：{reason}"
+        )
+        self.pattern = pattern
+        self.reason = reason
+
+
+class QueueConflict(ReviewError):
+    code = "queue_conflict"
+    http_status = 409
+    title_zh = "审核任务状态冲突"
+    title_en = "Review item state conflict"
+
+
+class ClassifierUnavailable(ReviewError):
+    code = "classifier_unavailable"
+    http_status = 503
+    title_zh = "分类器不可用"
+    title_en = "Classifier unavailable"

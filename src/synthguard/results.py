@@ -33,6 +33,7 @@ class LabelOutcome(BaseModel):
     content_id: str = ""
     label: dict[str, str] | None = None
     key_id: str = ""
+    explicit: dict[str, Any] | None = None  # what the explicit label renderer did, when asked
     error: FileError | None = None
 
     model_config = {"populate_by_name": True}

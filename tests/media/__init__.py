@@ -18,7 +18,7 @@ def all_samples() -> dict[str, SampleFactory]:
     import importlib
 
     samples: dict[str, SampleFactory] = {}
-    for module_name in ("images", "video", "audio", "documents"):
+    for module_name in ("images", "video", "audio", "documents", "video_mkv_flv", "images_tiff"):
         try:
             module = importlib.import_module(f"tests.media.{module_name}")
         except ModuleNotFoundError as exc:

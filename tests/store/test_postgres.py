@@ -41,6 +41,8 @@ def test_two_replicas_on_postgres_share_records_and_keys(postgres_url: str, tmp_
         assert two.inspect_file(path).integrity == "intact"
         with two.sessions() as session:
             count = session.scalar(
-                select(func.count()).select_from(LabelRecord).where(LabelRecord.content_id == outcome.content_id)
+                select(func.count())
+                .select_from(LabelRecord)
+                .where(LabelRecord.content_id == outcome.content_id)
             )
         assert count == 1

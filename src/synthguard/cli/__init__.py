@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from synthguard.cli import keys, labels, output, serve
+from synthguard.cli import explicit, keys, labels, ledger, output, review, serve
 from synthguard.cli.context import CliState
 from synthguard.config import Settings
 from synthguard.errors import SynthguardError
@@ -50,6 +50,10 @@ app.command("inspect")(labels.inspect)
 app.command("verify")(labels.verify)
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(explicit.app, name="explicit")
+app.add_typer(review.app, name="review")
+app.add_typer(review.library_app, name="library")
 
 
 def main() -> None:

@@ -57,15 +57,35 @@ def label(
     ] = "1",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    explicit: Annotated[
+        bool, typer.Option("--explicit", help="First draw/insert the visible or audible label (显式标识).")
+    ] = False,
+    position: Annotated[str | None, typer.Option("--position", help="Explicit label position.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Explicit label language: zh, en, zh-en")] = None,
 ) -> None:
     """Write a signed GB 45438 implicit label (the AIGC metadata field) into each file."""
     core = open_core(ctx)
     targets = _targets(files, out)
     duplicates = _duplicate_targets(targets)
-    with output.progress_bar(len(files), "labeling", enabled=not (as_json or quiet)) as advance:
-        outcomes = core.label_files(
-            files, out_paths=[None if t in duplicates else t for t in targets], label=label, progress=advance
+    if explicit:
+        from synthguard.cli import explicit as explicit_cli
+
+        outcomes = explicit_cli.label_with_explicit(
+            core,
+            files,
+            [None if t in duplicates else t for t in targets],
+            label=label,
+            options=explicit_cli.build_options(core.settings, position=position, lang=lang),
+            show_progress=not (as_json or quiet),
         )
+    else:
+        with output.progress_bar(len(files), "labeling", enabled=not (as_json or quiet)) as advance:
+            outcomes = core.label_files(
+                files,
+                out_paths=[None if t in duplicates else t for t in targets],
+                label=label,
+                progress=advance,
+            )
     for index, target in enumerate(targets):
         if target is not None and target in duplicates and duplicates[target] != index:
             outcomes[index] = _duplicate_outcome(files[index], target)

@@ -46,9 +46,15 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
 
     from synthguard.console.routes import HERE as console_dir
     from synthguard.console.routes import router as console_router
+    from synthguard.gateway.routes.explicit import router as explicit_router
     from synthguard.gateway.routes.labels import router as labels_router
+    from synthguard.gateway.routes.ledger import router as ledger_router
+    from synthguard.gateway.routes.review import router as review_router
 
     app.include_router(labels_router)
+    app.include_router(ledger_router)
+    app.include_router(review_router)
+    app.include_router(explicit_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=str(console_dir / "static")), name="static")
     return app

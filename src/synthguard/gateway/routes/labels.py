@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from synthguard.gateway.deps import CoreDep, SettingsDep, save_upload
+from synthguard.gateway.routes.explicit import explicit_options
 from synthguard.results import LabelOutcome
 
 router = APIRouter(prefix="/v1/labels", tags=["labels"])
@@ -22,16 +23,19 @@ UploadDep = Annotated[UploadFile, File(description="The file to process.")]
 
 def _labeled_response(outcome: LabelOutcome, workdir: Path, name: str) -> FileResponse:
     label = outcome.label or {}
+    headers = {
+        "X-Synthguard-Content-Id": outcome.content_id,
+        "X-Synthguard-Format": outcome.format,
+        "X-AIGC-Label": label.get("Label", ""),
+        "X-Synthguard-Key-Id": outcome.key_id,
+    }
+    if outcome.explicit:
+        headers["X-Synthguard-Explicit"] = str(outcome.explicit.get("kind", ""))
     return FileResponse(
         outcome.path,
         filename=name,
         media_type="application/octet-stream",
-        headers={
-            "X-Synthguard-Content-Id": outcome.content_id,
-            "X-Synthguard-Format": outcome.format,
-            "X-AIGC-Label": label.get("Label", ""),
-            "X-Synthguard-Key-Id": outcome.key_id,
-        },
+        headers=headers,
         background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
     )
 
@@ -42,11 +46,17 @@ async def label_upload(
     settings: SettingsDep,
     file: UploadDep,
     label: Annotated[str, Query(pattern="^[123]$", description="AIGC Label: 1, 2 or 3")] = "1",
+    explicit: Annotated[bool, Query(description="Also render the visible/audible label (显式标识)")] = False,
+    position: Annotated[str | None, Query(description="Explicit label position (corner, edge)")] = None,
+    lang: Annotated[str | None, Query(pattern="^(zh|en|zh-en)$", description="zh, en or zh-en")] = None,
 ) -> FileResponse:
+    shown = explicit_options(settings, position=position, lang=lang) if explicit else False
     async with save_upload(file, settings) as path:
         workdir = Path(tempfile.mkdtemp(dir=settings.uploads_dir))
         try:
-            outcome = await run_in_threadpool(core.label_file, path, workdir / path.name, label=label)
+            outcome = await run_in_threadpool(
+                core.label_file, path, workdir / path.name, label=label, explicit=shown
+            )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise

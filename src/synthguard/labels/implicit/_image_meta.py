@@ -18,7 +18,7 @@ from xml.dom.minidom import Element
 from xml.parsers.expat import ExpatError
 
 from synthguard.errors import CorruptFile
-from synthguard.labels.implicit._xmp import PROPERTY, TC260_NS
+from synthguard.labels.implicit._xmp import PROPERTY, TC260_NS, find_values
 from synthguard.labels.implicit.registry import copy_range
 
 Piece = tuple[int, int] | bytes
@@ -94,6 +94,21 @@ def looks_like_label(text: str) -> bool:
     return body.startswith("{") and ('"AIGC"' in body or '"ContentProducer"' in body)
 
 
+def xmp_values(packet: bytes, fmt: str) -> list[str]:
+    """The ``TC260:AIGC`` values of a packet, for readers.
+
+    A packet that is not well-formed XML but mentions ``AIGC`` is returned whole as one value, so
+    the detector reports an unparseable carrier (inconclusive) instead of the read failing; a
+    write still refuses such a packet, since it cannot be merged safely.
+    """
+    try:
+        return find_values(packet, fmt)
+    except CorruptFile:
+        if PROPERTY.encode() not in packet:
+            return []
+        return [packet.decode("utf-8", errors="replace")]
+
+
 def strip_property(packet: bytes, fmt: str) -> bytes:
     """``packet`` without any ``TC260:AIGC`` (element or attribute); every other property kept.
 
@@ -126,6 +141,12 @@ _EXIF_IFD_POINTER = 0x8769
 _MAX_IFD_ENTRIES = 4096
 # JEITA CP-3451 8-byte character-code prefixes of UserComment.
 _UNICODE_PREFIX = b"UNICODE\x00"
+# What looks_like_label() keys on, as ASCII/UTF-8 and as UTF-16 in either byte order.
+_LABEL_MARKERS = tuple(
+    word.encode(codec)
+    for word in ("AIGC", "ContentProducer")
+    for codec in ("ascii", "utf-16-le", "utf-16-be")
+)
 
 
 def _decode_user_comment(value: bytes, big_endian: bool) -> str:
@@ -146,9 +167,8 @@ def exif_label_comments(tiff: bytes) -> list[tuple[int, int, str]]:
     damaged, and a damaged EXIF block is no reason to refuse the whole image, so structural problems
     here mean "no label found in EXIF", never an exception.
     """
-    if len(tiff) < 8 or (b"AIGC" not in tiff and b"A\x00I\x00G\x00C" not in tiff
-                         and b"\x00A\x00I\x00G\x00C" not in tiff):
-        return []
+    if len(tiff) < 8 or not any(marker in tiff for marker in _LABEL_MARKERS):
+        return []  # the common case, decided without walking any IFD
     order = tiff[:4]
     if order == b"II*\x00":
         big_endian = False
@@ -174,7 +194,7 @@ def exif_label_comments(tiff: bytes) -> list[tuple[int, int, str]]:
             tag, kind, n = struct.unpack_from(e + "HHI", tiff, entry)
             if tag == _EXIF_IFD_POINTER and kind in (4, 13) and n == 1 and len(visited) < 2:
                 queue.append(struct.unpack_from(e + "I", tiff, entry + 8)[0])
-            elif tag == _USER_COMMENT and kind in (2, 7) and n > 8:
+            elif tag == _USER_COMMENT and kind in (1, 2, 7) and n > 8:  # 7 by the book; 1 and 2 seen
                 (offset,) = struct.unpack_from(e + "I", tiff, entry + 8)
                 if offset + n > len(tiff):
                     continue

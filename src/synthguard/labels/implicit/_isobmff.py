@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from synthguard.errors import CorruptFile
-from synthguard.labels.implicit.registry import file_size, read_exact
+from synthguard.labels.implicit.registry import copy_range, file_size, read_exact
 
 # Anything we pull into memory (moov, meta, keys, one ilst item) is bounded, so a forged size field
 # cannot make us allocate gigabytes; real moov boxes of feature-length films stay well below this.
@@ -123,7 +123,9 @@ def children(src: BinaryIO, box: Box, fmt: str, skip: int = 0) -> list[Box]:
 def read_payload(src: BinaryIO, box: Box, fmt: str, limit: int = MAX_IN_MEMORY) -> bytes:
     if box.payload_size > limit:
         raise CorruptFile(
-            fmt, f"{box.name} box of {box.payload_size} bytes exceeds the {limit}-byte limit", offset=box.start
+            fmt,
+            f"{box.name} box of {box.payload_size} bytes exceeds the {limit}-byte limit",
+            offset=box.start,
         )
     src.seek(box.payload_start)
     return read_exact(src, box.payload_size, fmt, f"{box.name} box")
@@ -132,9 +134,32 @@ def read_payload(src: BinaryIO, box: Box, fmt: str, limit: int = MAX_IN_MEMORY) 
 def read_box(src: BinaryIO, box: Box, fmt: str, limit: int = MAX_IN_MEMORY) -> bytes:
     """The whole box, header included."""
     if box.size > limit:
-        raise CorruptFile(fmt, f"{box.name} box of {box.size} bytes exceeds the {limit}-byte limit", offset=box.start)
+        raise CorruptFile(
+            fmt, f"{box.name} box of {box.size} bytes exceeds the {limit}-byte limit", offset=box.start
+        )
     src.seek(box.start)
     return read_exact(src, box.size, fmt, f"{box.name} box")
+
+
+HEIF_BRANDS = frozenset(
+    {b"mif1", b"mif2", b"msf1", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"avif", b"avis"}
+)
+
+
+def ftyp_brands(head: bytes) -> list[bytes]:
+    """Major and compatible brands of a leading ``ftyp`` box, as far as ``head`` reaches."""
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return []
+    (size,) = struct.unpack(">I", head[:4])
+    end = min(size, len(head))
+    brands = [head[8:12]]
+    brands += [head[i : i + 4] for i in range(16, end - 3, 4)]
+    return brands
+
+
+def is_heif(head: bytes) -> bool:
+    """HEIF/HEIC/AVIF (ISO/IEC 23008-12) rather than an MP4 movie, judged by the ``ftyp`` brands."""
+    return any(brand in HEIF_BRANDS for brand in ftyp_brands(head))
 
 
 def meta_prefix(payload: bytes) -> int:
@@ -300,10 +325,37 @@ def shift_chunk_offsets(stbl: Node, reloc: Relocation, fmt: str) -> None:
             code, width = ("I", 4) if version == 0 else ("Q", 8)
             if len(child.prefix) != pos + 4 + width * count:
                 raise CorruptFile(fmt, "saio: entry count does not match the box size")
-            offsets = [reloc.map(o, fmt) for o in struct.unpack_from(f">{count}{code}", child.prefix, pos + 4)]
+            offsets = [
+                reloc.map(o, fmt) for o in struct.unpack_from(f">{count}{code}", child.prefix, pos + 4)
+            ]
             if width == 4 and offsets and max(offsets) > 0xFFFFFFFF:
                 raise CorruptFile(fmt, "saio offsets would exceed 32 bits after relocation")
             child.prefix = child.prefix[: pos + 4] + struct.pack(f">{count}{code}", *offsets)
+
+
+_MOVIE_CONTAINERS = frozenset(
+    {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts", b"mvex", b"ilst"}
+)
+
+
+def movie_rule(typ: bytes, payload: bytes) -> int | None:
+    """Containers of a ``moov`` tree worth opening: the track tables and the metadata boxes."""
+    if typ in _MOVIE_CONTAINERS:
+        return 0
+    if typ == b"meta" and len(payload) >= 8:
+        return meta_prefix(payload)
+    return None
+
+
+def relocate_moov(data: bytes, start: int, reloc: Relocation, fmt: str) -> bytes:
+    """A whole ``moov`` box with the absolute offsets of every track's sample tables relocated."""
+    tree = parse_node(data, fmt, movie_rule, start)
+    for trak in tree.kids(b"trak"):
+        for mdia in trak.kids(b"mdia"):
+            for minf in mdia.kids(b"minf"):
+                for stbl in minf.kids(b"stbl"):
+                    shift_chunk_offsets(stbl, reloc, fmt)
+    return tree.to_bytes()
 
 
 def shift_moof(data: bytes, old_start: int, reloc: Relocation, fmt: str) -> bytes:
@@ -359,3 +411,65 @@ def shift_mfra(data: bytes, reloc: Relocation, fmt: str) -> bytes:
                 raise CorruptFile(fmt, "tfra offset would overflow after relocation")
             struct.pack_into(f">{code}", out, at, moved)
     return bytes(out)
+
+
+def layout(boxes: list[Box], sizes: dict[int, int]) -> Relocation:
+    """Where each top-level box copied verbatim lands, given the new sizes of the rewritten ones
+    (keyed by their old start)."""
+    reloc = Relocation()
+    pos = 0
+    for box in boxes:
+        if box.start in sizes:
+            pos += sizes[box.start]
+        else:
+            reloc.add(box.start, box.end, pos)
+            pos += box.size
+    return reloc
+
+
+def write_boxes(
+    src: BinaryIO,
+    dst: BinaryIO,
+    boxes: list[Box],
+    rewritten: dict[int, bytes],
+    reloc: Relocation,
+    fmt: str,
+    patches: list[tuple[int, bytes]] | None = None,
+) -> None:
+    """Write the output: rewritten boxes from memory, the rest streamed from ``src``.
+
+    When data moved, ``moov``/``moof``/``mfra`` boxes not already rewritten get their absolute
+    offsets relocated (same size). ``patches`` lists ``(source offset, bytes)`` overwrites inside
+    copied boxes: a metadata packet updated in place, or zeros over a dead packet so no stale copy
+    of a label survives in the bytes.
+    """
+    for box in boxes:
+        if box.start in rewritten:
+            dst.write(rewritten[box.start])
+        elif not reloc.identity and box.type in (b"moov", b"moof", b"mfra"):
+            data = read_box(src, box, fmt)
+            if box.type == b"moov":
+                moved = relocate_moov(data, box.start, reloc, fmt)
+                if len(moved) != len(data):
+                    raise CorruptFile(fmt, "moov sample offsets would need 64-bit tables", offset=box.start)
+            elif box.type == b"moof":
+                moved = shift_moof(data, box.start, reloc, fmt)
+            else:
+                moved = shift_mfra(data, reloc, fmt)
+            dst.write(moved)
+        else:
+            _copy_patched(src, dst, box.start, box.size, patches or [], fmt)
+
+
+def _copy_patched(
+    src: BinaryIO, dst: BinaryIO, start: int, size: int, patches: list[tuple[int, bytes]], fmt: str
+) -> None:
+    pos, end = start, start + size
+    for p_start, data in sorted(patches):
+        lo, hi = max(p_start, pos), min(p_start + len(data), end)
+        if lo >= hi:
+            continue
+        copy_range(src, dst, pos, lo - pos, fmt)
+        dst.write(data[lo - p_start : hi - p_start])
+        pos = hi
+    copy_range(src, dst, pos, end - pos, fmt)

@@ -81,7 +81,9 @@ def valid_id(cid: bytes) -> bool:
     return len(cid) == 4 and all(0x20 <= b <= 0x7E for b in cid)
 
 
-def read_chunk(src: BinaryIO, offset: int, end: int, fmt: str, sizes: dict[bytes, int] | None = None) -> Chunk:
+def read_chunk(
+    src: BinaryIO, offset: int, end: int, fmt: str, sizes: dict[bytes, int] | None = None
+) -> Chunk:
     """The chunk header at ``offset``, checked to fit before ``end``."""
     src.seek(offset)
     head = read_exact(src, 8, fmt, "chunk header")
@@ -99,7 +101,9 @@ def read_chunk(src: BinaryIO, offset: int, end: int, fmt: str, sizes: dict[bytes
     form = b""
     if cid in CONTAINER_IDS or cid in RIFF_IDS:
         if size < 4:
-            raise CorruptFile(fmt, f"{cid.decode('latin-1')} chunk too small for its form type", offset=offset)
+            raise CorruptFile(
+                fmt, f"{cid.decode('latin-1')} chunk too small for its form type", offset=offset
+            )
         form = read_exact(src, 4, fmt, "form type")
     return Chunk(cid, offset, size, form)
 

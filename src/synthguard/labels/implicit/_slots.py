@@ -33,4 +33,6 @@ def decode_value(value: bytes) -> str:
 
 def raw_label(carrier: str, value: bytes | str, offset: int, *, named_slot: bool = True) -> RawLabel:
     text = decode_value(value) if isinstance(value, bytes) else value.rstrip("\x00")
-    return RawLabel(carrier=carrier, text=text, offset=offset, wrapped=is_wrapped(text), named_slot=named_slot)
+    return RawLabel(
+        carrier=carrier, text=text, offset=offset, wrapped=is_wrapped(text), named_slot=named_slot
+    )

@@ -70,6 +70,15 @@ def _declared_prefix(element: Element, namespace: str) -> str | None:
     return None
 
 
+def _prefix_bound(element: Element, prefix: str) -> bool:
+    node: object = element
+    while isinstance(node, Element):
+        if node.hasAttribute(f"xmlns:{prefix}"):
+            return True
+        node = node.parentNode
+    return False
+
+
 def find_values(packet: bytes, fmt: str = "XMP") -> list[str]:
     """Every ``TC260:AIGC`` value in a packet, element and attribute forms, in document order."""
     if PROPERTY.encode() not in packet:
@@ -110,6 +119,15 @@ def merge_packet(packet: bytes | None, value: str, fmt: str = "XMP") -> bytes:
     prefix = _declared_prefix(target, TC260_NS)
     if not prefix:
         prefix = TC260_PREFIX
+        if _prefix_bound(target, prefix):
+            # ``TC260`` already means another URI here: re-binding it on this element would silently
+            # move that element's own TC260:* properties into our namespace (a second label).
+            parent = target.parentNode
+            target = doc.createElementNS(RDF_NS, "rdf:Description")
+            target.setAttributeNS(RDF_NS, "rdf:about", "")
+            if parent is None:
+                raise CorruptFile(fmt, "XMP rdf:Description has no parent")
+            parent.appendChild(target)
         target.setAttribute(f"xmlns:{prefix}", TC260_NS)
     prop = doc.createElementNS(TC260_NS, f"{prefix}:{PROPERTY}")
     prop.appendChild(doc.createTextNode(value))

@@ -1,9 +1,10 @@
 """JPEG: the ``AIGC`` label as XMP property ``TC260:AIGC`` in an APP1 segment (TC260-PG-20259A).
 
 Carrier: one APP1 segment whose payload starts ``http://ns.adobe.com/xap/1.0/\\0`` followed by the XMP
-packet (<= 65,502 bytes, XMP spec part 3). An existing XMP packet is merged (the property is updated,
-everything else kept) and stays where it is; otherwise the segment goes right after SOI / APP0 (JFIF) /
-the Exif APP1, before any other segment, so it is ahead of DQT/SOF as the guide asks.
+packet (<= 65,502 bytes, Adobe XMP specification part 3, JPEG section). An existing XMP packet is
+merged (the property is updated, everything else kept) and stays where it is; otherwise the segment
+goes right after SOI / APP0 (JFIF) / the Exif APP1, before any other segment, so it is ahead of
+DQT/SOF as the guide asks.
 
 Also read, as the guide's App. B wrapper forms and real-world traces (``named_slot=False``):
 
@@ -24,6 +25,12 @@ segments before the first scan are excluded, so adding, growing or moving metada
 changes it, while any change to tables or compressed pixels does. Segments between scans of a
 progressive JPEG are hashed as content: locating them would mean reading the entropy-coded data, and
 no metadata writer puts anything there.
+
+Broken input: the segment chain up to the first scan is checked (marker bytes, lengths >= 2 and inside
+the file, no second SOI, bounded fill-byte runs and segment counts) and raises ``CorruptFile``; a write
+also refuses an existing XMP packet that is not well-formed XML (a read reports it as an unparseable
+carrier). What follows the first SOS is copied untouched: a scan truncated inside its entropy-coded
+data stays exactly as broken as it was, and data after EOI (MPF images, motion-photo video) is kept.
 
 Why hand-written: Pillow re-encodes on save and keeps XMP only as an opaque blob; piexif handles EXIF
 only; python-xmp-toolkit (the guide's sample) needs libexempi and rewrites the whole file through it.
@@ -50,6 +57,7 @@ from synthguard.labels.implicit._image_meta import (
     merge_ranges,
     splice,
     strip_property,
+    xmp_values,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
 from synthguard.labels.model import AIGCLabel, RawLabel
@@ -58,11 +66,12 @@ FMT = "JPEG"
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 EXT_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 EXIF_ID = b"Exif\x00"
-# XMP spec part 3, 1.1.3: 65,535 minus the length field and the namespace, with the spec's margin.
+# XMP specification part 3 (JPEG): 65,535 minus the length field and the namespace, with its margin.
 MAX_PACKET = 65502
 # Extended XMP portions as ExifTool and Adobe write them (65,535 minus headers, rounded down).
 EXT_CHUNK = 65000
 MAX_HEADER_SEGMENTS = 65536
+MAX_FILL_BYTES = 65536
 _PEEK = 40
 _SOS, _EOI, _COM = 0xDA, 0xD9, 0xFE
 
@@ -74,10 +83,6 @@ class _Segment:
     end: int
     kind: str  # xmp | xmp-ext | exif | blob | app | com | table
     payload: bytes = b""
-
-    @property
-    def is_metadata(self) -> bool:
-        return self.kind not in ("table",)
 
 
 @dataclass(slots=True)
@@ -121,6 +126,8 @@ def _parse(src: BinaryIO, look_inside: bool = True) -> _Layout:
         marker = head[1]
         if marker == 0xFF:  # a fill byte: it belongs to the segment that follows
             pos += 1
+            if pos - start > MAX_FILL_BYTES:
+                raise CorruptFile(FMT, "a run of more than 64 KiB of 0xFF fill bytes", offset=start)
             src.seek(pos)
             continue
         if marker in (_SOS, _EOI):
@@ -225,7 +232,7 @@ def read(src: BinaryIO) -> list[RawLabel]:
     found: list[RawLabel] = []
     for seg in layout.segments:
         if seg.kind == "xmp":
-            for value in _xmp.find_values(seg.payload[len(XMP_ID) :], FMT):
+            for value in xmp_values(seg.payload[len(XMP_ID) :], FMT):
                 found.append(
                     RawLabel("XMP TC260:AIGC (JPEG APP1)", value, seg.start, wrapped=is_wrapped(value))
                 )
@@ -237,13 +244,11 @@ def read(src: BinaryIO) -> list[RawLabel]:
         elif seg.kind == "blob":
             text = _blob_text(seg.payload)
             found.append(
-                RawLabel(
-                    f"AIGC blob (JPEG APP{seg.marker - 0xE0})", text, seg.start, is_wrapped(text), False
-                )
+                RawLabel(f"AIGC blob (JPEG APP{seg.marker - 0xE0})", text, seg.start, is_wrapped(text), False)
             )
     for ext in _extended(layout.segments):
         if ext.packet is not None:
-            for value in _xmp.find_values(ext.packet, FMT):
+            for value in xmp_values(ext.packet, FMT):
                 found.append(
                     RawLabel(
                         "XMP TC260:AIGC (JPEG Extended XMP)",
@@ -289,12 +294,10 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
         )
     ours = _segment_bytes(0xE1, XMP_ID + packet)
 
-    if main is not None:
-        insert_after = -1
-    else:
+    insert_after = -1  # with no existing packet: -1 right after SOI, else after that segment
+    if main is None:
         # After SOI, APP0 (JFIF) and the Exif APP1, i.e. after the last of those in the leading run of
         # metadata segments; readers that stop early (and the guide) expect XMP that far forward.
-        insert_after = -1
         for index, seg in enumerate(segments):
             if seg.kind == "table":
                 break

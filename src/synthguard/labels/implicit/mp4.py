@@ -44,22 +44,21 @@ from synthguard.labels.implicit._isobmff import (
     XMP_UUID,
     Box,
     Node,
-    Relocation,
     children,
     handler_type,
     is_heif,
     is_wrapped,
     iter_boxes,
-    meta_prefix,
+    layout,
+    movie_rule,
     parse_node,
     read_box,
     read_payload,
-    shift_chunk_offsets,
-    shift_mfra,
-    shift_moof,
+    relocate_moov,
     top_level,
+    write_boxes,
 )
-from synthguard.labels.implicit.registry import FormatPlugin, copy_range, hash_ranges
+from synthguard.labels.implicit.registry import FormatPlugin, hash_ranges
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 FMT = "MP4"
@@ -69,7 +68,6 @@ ITEM_LIMIT = 1 << 20
 KEYS_LIMIT = 1 << 20
 XMP_LIMIT = 16 << 20
 _TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts", b"mvex", b"ilst"}
 _UTF8, _UTF16 = 1, 2
 
 
@@ -213,16 +211,6 @@ def read(src: BinaryIO) -> list[RawLabel]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _rule(typ: bytes, payload: bytes) -> int | None:
-    if typ in _CONTAINERS:
-        return 0
-    if typ == b"meta":
-        if len(payload) < 8:
-            raise CorruptFile(FMT, "meta box too small")
-        return meta_prefix(payload)
-    return None
-
-
 def _handler(meta: Node) -> bytes:
     hdlr = meta.kid(b"hdlr")
     return hdlr.prefix[8:12] if hdlr is not None and len(hdlr.prefix) >= 12 else b""
@@ -297,7 +285,9 @@ def _scrub_udta(udta: Node) -> None:
 def _mdta_meta() -> Node:
     # The exact boxes ffmpeg's mov_write_meta_tag writes with use_metadata_tags.
     hdlr = Node(b"hdlr", struct.pack(">II4sIIIB", 0, 0, b"mdta", 0, 0, 0, 0))
-    return Node(b"meta", b"\x00" * 4, [hdlr, Node(b"keys", _keys_payload(b"\x00" * 4, [])), Node(b"ilst", b"", [])])
+    return Node(
+        b"meta", b"\x00" * 4, [hdlr, Node(b"keys", _keys_payload(b"\x00" * 4, [])), Node(b"ilst", b"", [])]
+    )
 
 
 def _label_moov(moov: Node, value: str) -> None:
@@ -337,36 +327,13 @@ def _label_moov(moov: Node, value: str) -> None:
     ilst.children.append(Node(len(keys).to_bytes(4, "big"), data.to_bytes()))
 
 
-def _layout(boxes: list[Box], sizes: dict[int, int]) -> Relocation:
-    """Where each box copied verbatim lands, given the new sizes of the rewritten ones."""
-    reloc = Relocation()
-    pos = 0
-    for box in boxes:
-        if box.start in sizes:
-            pos += sizes[box.start]
-        else:
-            reloc.add(box.start, box.end, pos)
-            pos += box.size
-    return reloc
-
-
-def _relocated_moov(edited: bytes, moov_start: int, reloc: Relocation) -> bytes:
-    tree = parse_node(edited, FMT, _rule, moov_start)
-    for trak in tree.kids(b"trak"):
-        for mdia in trak.kids(b"mdia"):
-            for minf in mdia.kids(b"minf"):
-                for stbl in minf.kids(b"stbl"):
-                    shift_chunk_offsets(stbl, reloc, FMT)
-    return tree.to_bytes()
-
-
 def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
     boxes = top_level(src, FMT)
     moovs = [b for b in boxes if b.type == b"moov"]
     if len(moovs) != 1:
         raise CorruptFile(FMT, f"expected one moov box, found {len(moovs)}")
     moov_box = moovs[0]
-    tree = parse_node(read_box(src, moov_box, FMT), FMT, _rule, moov_box.start)
+    tree = parse_node(read_box(src, moov_box, FMT), FMT, movie_rule, moov_box.start)
     _label_moov(tree, label.to_json())
     edited = tree.to_bytes()
 
@@ -383,8 +350,8 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
     moov_bytes = edited
     for _ in range(4):
         sizes = {start: len(data) for start, data in rewritten.items()} | {moov_box.start: len(moov_bytes)}
-        reloc = _layout(boxes, sizes)
-        candidate = edited if reloc.identity else _relocated_moov(edited, moov_box.start, reloc)
+        reloc = layout(boxes, sizes)
+        candidate = edited if reloc.identity else relocate_moov(edited, moov_box.start, reloc, FMT)
         if len(candidate) == len(moov_bytes):
             moov_bytes = candidate
             break
@@ -393,15 +360,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
         raise CorruptFile(FMT, "chunk offsets did not settle after relocation")
     rewritten[moov_box.start] = moov_bytes
 
-    for box in boxes:
-        if box.start in rewritten:
-            dst.write(rewritten[box.start])
-        elif not reloc.identity and box.type == b"moof":
-            dst.write(shift_moof(read_box(src, box, FMT), box.start, reloc, FMT))
-        elif not reloc.identity and box.type == b"mfra":
-            dst.write(shift_mfra(read_box(src, box, FMT), reloc, FMT))
-        else:
-            copy_range(src, dst, box.start, box.size, FMT)
+    write_boxes(src, dst, boxes, rewritten, reloc, FMT)
 
 
 def content_digest(src: BinaryIO) -> bytes:

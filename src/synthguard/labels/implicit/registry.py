@@ -43,6 +43,9 @@ class FormatPlugin:
     read: Callable[[BinaryIO], list[RawLabel]]
     write: Callable[[BinaryIO, BinaryIO, AIGCLabel], None] | None
     content_digest: Callable[[BinaryIO], bytes]
+    # Text formats have no magic bytes: any UTF-8 head passes ``accept``. They are chosen only by their
+    # own extensions, so a .json or .csv file is never "labeled" with a trailer that breaks it.
+    needs_extension: bool = False
 
     @property
     def writable(self) -> bool:
@@ -74,14 +77,14 @@ def by_name(name: str) -> FormatPlugin:
     raise UnsupportedFormat(f"no format named {name!r}")
 
 
-def identify(
-    head: bytes, filename: str = "", allowed: Collection[str] | None = None
-) -> FormatPlugin:
+def identify(head: bytes, filename: str = "", allowed: Collection[str] | None = None) -> FormatPlugin:
     """The plugin for a file: magic bytes decide, the extension breaks ties (text formats)."""
     if not head:
         raise CorruptFile("file", "the file is empty (0 bytes)")
     ext = os.path.splitext(filename)[1].lower().lstrip(".")
-    candidates = [p for p in plugins() if p.accept(head)]
+    candidates = [
+        p for p in plugins() if p.accept(head) and (not p.needs_extension or ext in p.extensions)
+    ]
     if allowed is not None:
         wanted = {a.lower() for a in allowed}
         candidates = [p for p in candidates if p.name.lower() in wanted]

@@ -35,14 +35,16 @@ def evaluate(fmt: str, raws: list[RawLabel]) -> LabelFinding:
             problems.append(f"{raw.carrier}: {exc.message}")
             continue
         if raw.named_slot and raw.wrapped:
-            warnings.append(f"{raw.carrier}: named slot holds the {{\"AIGC\":...}} wrapper")
+            warnings.append(f'{raw.carrier}: named slot holds the {{"AIGC":...}} wrapper')
         unknown = sorted(set(data) - set(KEYS))
         if unknown:
             problems.append(f"{raw.carrier}: unknown keys {unknown}")
         if isinstance(data.get("Label"), int):
             problems.append(f"{raw.carrier}: Label is a number, Annex E wants a string")
         fields = {k: data.get(k, "") for k in KEYS}
-        fields = {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in fields.items()}
+        fields = {
+            k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in fields.items()
+        }
         if not all(isinstance(v, str) for v in fields.values()):
             problems.append(f"{raw.carrier}: every value must be a string")
             continue
