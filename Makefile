@@ -15,8 +15,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# System tools the tests use: third-party readers (exiftool, ffprobe) and a PostgreSQL server for the
-# store tests. Installed only if missing.
+# System tools the tests use: third-party readers (exiftool, ffprobe), a PostgreSQL server for the
+# store tests, and Debian's Chromium + CJK fonts for the console browser tests (Playwright drives
+# /usr/bin/chromium; `playwright install` is never run). Installed only if missing.
 $(APT_STAMP): $(BIN)/python
 	@missing=""; command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
@@ -24,6 +25,8 @@ $(APT_STAMP): $(BIN)/python
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -f /usr/share/games/fortunes/chinese ] || missing="$$missing fortunes-zh"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
@@ -60,6 +63,7 @@ bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/explicit_labels.py
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/gateway.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -25,10 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthguard.review.keywords import Entry, IncrementalMatcher, Matcher  # noqa: E402
-from synthguard.review.normalize import EMOJI  # noqa: E402
-from tests.review.conftest import ALPHABET  # noqa: E402
-from tests.review.corpus import fortunes_text, modern_text  # noqa: E402
+from tests.review.conftest import ALPHABET
+from tests.review.corpus import fortunes_text, modern_text
+
+from synthguard.review.keywords import Entry, IncrementalMatcher, Matcher
+from synthguard.review.normalize import EMOJI
 
 # ~3,500 frequent characters: the alphabet size at which pyahocorasick slows down on CJK.
 COMMON = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3500))
@@ -137,8 +138,10 @@ def main() -> None:
     words = [e.term for e in entries]
     text, planted = make_text(args.mb, entries)
     mb = len(text.encode("utf-8")) / 1e6
-    print(f"library: {len(entries):,} entries (1% pinyin/homophone, 0.25% initials); "
-          f"text: {mb:.1f} MB UTF-8, {len(text):,} chars, {planted:,} disguised terms planted")
+    print(
+        f"library: {len(entries):,} entries (1% pinyin/homophone, 0.25% initials); "
+        f"text: {mb:.1f} MB UTF-8, {len(text):,} chars, {planted:,} disguised terms planted"
+    )
 
     t0 = time.perf_counter()
     matcher = Matcher.compile(entries, version=1)
@@ -147,8 +150,17 @@ def main() -> None:
     rows: list[tuple[str, float, str]] = []
     sg_s, sg_hits = timed(lambda: matcher.scan(text), args.repeat)
     found_planted = len({m.start for m in sg_hits if m.variant == "term" and m.text != m.entry.term})
-    rows.append(("synthguard (normalize + daachorse + pinyin automaton + offsets)", mb / sg_s,
-                 f"{len(sg_hits):,} hits; {found_planted:,}/{planted:,} disguised terms found"))
+    rows.append(
+        (
+            "synthguard (normalize + daachorse + pinyin automaton + offsets)",
+            mb / sg_s,
+            f"{len(sg_hits):,} hits; {found_planted:,}/{planted:,} disguised terms found",
+        )
+    )
+
+    plain = Matcher.compile([Entry(term=e.term, category=e.category) for e in entries], version=1)
+    s, hits = timed(lambda: plain.scan(text), args.repeat)
+    rows.append(("synthguard, same library without pinyin entries", mb / s, f"{len(hits):,} hits"))
 
     import daachorse
 
@@ -192,7 +204,9 @@ def main() -> None:
             layered.add_word(w, i)
         layered.make_automaton()
         s, hits = timed(lambda: sum(1 for _ in layered.iter(layered_normalize(text, t2s))), 1)
-        rows.append(("layered NFKC+OpenCC+strip+dedupe -> pyahocorasick (no offsets)", mb / s, f"{hits:,} hits"))
+        rows.append(
+            ("layered NFKC+OpenCC+strip+dedupe -> pyahocorasick (no offsets)", mb / s, f"{hits:,} hits")
+        )
 
     print(f"\ncompile 20k-entry matcher: {compile_s:.2f} s\n")
     print(f"{'matcher':<66} {'MB/s':>8} {'vs synthguard':>14}  notes")
@@ -220,8 +234,21 @@ def main() -> None:
         total_mb += cmb
         print(f"{name:<28} {cmb:6.2f} {len(hits):10d} {len(hits) / cmb:8.2f}  {by or '-'}")
     rate = total_hits / total_mb
-    print(f"{'all clean text':<28} {total_mb:6.2f} {total_hits:10d} {rate:8.2f}  target < 1 per MB: "
-          f"{'meets' if rate < 1 else 'MISSES'}")
+
+    class NoHomophoneRule(Matcher):
+        def homophone_ok(self, index: int, span: str) -> bool:
+            return True
+
+    loose = NoHomophoneRule.compile(entries, version=1)
+    loose_hits = sum(len(loose.scan(clean)) for clean in clean_parts.values())
+    print(
+        f"{'(ablation: homophones w/o':<28} {total_mb:6.2f} {loose_hits:10d} {loose_hits / total_mb:8.2f}  "
+        "the keep-half-the-characters rule)"
+    )
+    print(
+        f"{'all clean text':<28} {total_mb:6.2f} {total_hits:10d} {rate:8.2f}  target < 1 per MB: "
+        f"{'meets' if rate < 1 else 'MISSES'}"
+    )
 
     # --- streaming -----------------------------------------------------------------------------------------
     answer = modern_text(2000, seed=5)
@@ -252,10 +279,14 @@ def main() -> None:
     s_rescan, _ = timed(rescan, 1)
     per_delta = s_stream / (answers * len(deltas)) * 1e6
     per_delta_rescan = s_rescan / (2 * len(deltas)) * 1e6
-    print(f"\nstreaming: 2,000-char answer in {len(deltas)} deltas of 1-4 chars, hold-back "
-          f"{matcher.hold_back} normalized chars")
+    print(
+        f"\nstreaming: 2,000-char answer in {len(deltas)} deltas of 1-4 chars, hold-back "
+        f"{matcher.hold_back} normalized chars"
+    )
     print(f"  incremental matcher      {per_delta:8.2f} us/delta  (target < 2 us)")
-    print(f"  re-scan whole answer     {per_delta_rescan:8.2f} us/delta  ({per_delta_rescan / per_delta:.0f}x)")
+    print(
+        f"  re-scan whole answer     {per_delta_rescan:8.2f} us/delta  ({per_delta_rescan / per_delta:.0f}x)"
+    )
     assert len(EMOJI) > 50
 
 

@@ -9,6 +9,7 @@ so software must not invent them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
         description="ContentPropagator when acting as a platform; empty means provider_code.",
     )
     fsync: bool = Field(default=True, description="fsync labeled files before the atomic rename.")
+    label_signature: Literal["ed25519", "sm2"] = Field(
+        default="ed25519",
+        description="ReservedCode1 form: ed25519 (SG1, signs label + content) or sm2 "
+        "(TC260-PG-202511A SecurityData, SM3withSM2).",
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     filing_number: str = Field(default="", description="Algorithm filing number shown with labels (Art. 19).")
     filing_url: str = Field(default="", description="Link to the public filing record (Art. 19).")
@@ -50,14 +56,20 @@ class Settings(BaseSettings):
     )
     ledger_master_key: str = Field(
         default="",
-        description="Base64 32-byte key wrapping the ledger data keys; empty: <data_dir>/keys/ledger-master.key. "
-        "Replicas must share it.",
+        description="Base64 32-byte key wrapping the ledger data keys; "
+        "empty: <data_dir>/keys/ledger-master.key. Replicas must share it.",
+    )
+    ledger_batch_max: int = Field(
+        default=1000, ge=1, le=10_000, description="Ledger.submit: most entries one background commit takes."
+    )
+    ledger_batch_wait_ms: float = Field(
+        default=2.0, ge=0.0, le=1000.0, description="Ledger.submit: how long a queued entry waits for company."
     )
     # C2PA Content Credentials (synthguard.ledger.c2pa). Paths to PEM files.
     c2pa_cert_chain: Path | None = Field(default=None, description="Signing chain PEM: leaf first, then CAs.")
     c2pa_private_key: Path | None = Field(default=None, description="Private key PEM of the chain's leaf.")
     c2pa_algorithm: str = Field(default="es256", description="es256|es384|es512|ps256|ps384|ps512|ed25519")
-    c2pa_trust_anchors: Path | None = Field(default=None, description="Root CA PEMs readers trust (optional).")
+    c2pa_trust_anchors: Path | None = Field(default=None, description="Root CA PEMs readers trust (optional)")
     c2pa_tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority URL; empty: none.")
     # Review engine (synthguard.review, issue #5).
     review_max_bytes: int = Field(
@@ -74,6 +86,56 @@ class Settings(BaseSettings):
     review_moderation_timeout_s: float = Field(default=2.0, gt=0)
     review_moderation_fail: str = Field(
         default="review", pattern="^(pass|review|block)$", description="Action when moderation calls fail."
+    )
+
+    # Real-name users, API keys and the OpenAI-compatible gateway (identity/, gateway/, issue #6).
+    identity_key: str = Field(
+        default="",
+        description="Base64 32-byte AES-GCM key for ID numbers at rest; empty: <data_dir>/keys/identity.key. "
+        "Replicas must share it.",
+    )
+    identity_verifier: str = Field(
+        default="offline", pattern="^(offline|http)$", description="Real-name verifier: offline or http."
+    )
+    identity_verifier_url: str = Field(default="", description="The provider's real-name API (http verifier).")
+    identity_verifier_token: str = Field(default="", description="Bearer token for the real-name API.")
+    identity_verifier_timeout_s: float = Field(default=5.0, gt=0)
+    apikey_rate_per_min: int = Field(default=600, ge=0, description="Default per-key requests/minute; 0: none.")
+    apikey_quota: int = Field(default=0, ge=0, description="Default per-key request quota; 0: unlimited.")
+    gateway_upstreams: dict[str, str] = Field(
+        default_factory=lambda: {"demo": "builtin:demo", "demo-image": "builtin:demo", "demo-tts": "builtin:demo"},
+        description='Model -> OpenAI-compatible base URL (".../v1"); "builtin:demo" is the offline demo.',
+    )
+    gateway_upstream_keys: dict[str, str] = Field(
+        default_factory=dict, description="Model -> API key sent upstream (never shown to clients)."
+    )
+    gateway_stream_mode: str = Field(
+        default="balanced",
+        pattern="^(strict|balanced|audit)$",
+        description="strict: release text only after a full review of its sentence; balanced: keyword "
+        "hold-back; audit: forward at once and only record.",
+    )
+    gateway_on_hit: str = Field(
+        default="auto", pattern="^(auto|mask|stop)$", description="On a streamed hit: the policy's action, "
+        "always mask, or always stop with finish_reason content_filter.",
+    )
+    gateway_notice_position: str = Field(default="start", pattern="^(start|end)$")
+    gateway_max_body_bytes: int = Field(default=25 * 1024**2, ge=1024)
+    gateway_upstream_timeout_s: float = Field(default=60.0, gt=0)
+    gateway_keepalive_s: float = Field(default=1.0, ge=0, description="':' comment while text is held.")
+    agreement_version: str = Field(default="2025-09", description="Service agreement version users accept.")
+
+    # Governance and console (synthguard.governance / synthguard.console, issue #8).
+    complaint_sla_h: float = Field(
+        default=72.0, gt=0, description="Published time limit for answering a complaint (Art. 12), in hours."
+    )
+    console_session_h: float = Field(default=8.0, gt=0, description="Console session lifetime in hours.")
+    console_secure_cookies: bool = Field(default=False, description="Mark console cookies Secure (HTTPS).")
+    public_upload_max_bytes: int = Field(
+        default=20 * 1024**2, ge=1024, description="Largest file the public pages and evidence uploads accept."
+    )
+    algorithm_review_days: int = Field(
+        default=180, ge=1, description="Interval of the periodic algorithm review (Art. 15), in days."
     )
 
     @field_validator("provider_code", "propagator_code")

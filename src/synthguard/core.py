@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from importlib.util import find_spec
@@ -21,11 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.config import Settings
-from synthguard.errors import ConfigError, SynthguardError, UnsupportedFormat
+from synthguard.errors import ConfigError, MediaTooSmall, SynthguardError, UnsupportedFormat
 from synthguard.ids import new_content_id
 from synthguard.labels import implicit
 from synthguard.labels.explicit import ExplicitOptions, Notice, staged_explicit
 from synthguard.labels.model import AIGCLabel, Integrity, LabelFinding, LabelValue, Verdict
+from synthguard.labels.security_data import Sm2Signer
 from synthguard.labels.sign import (
     Ed25519Signer,
     SignatureCheck,
@@ -41,13 +43,18 @@ from synthguard.results import FileError, Inspection, LabelOutcome, SignatureSta
 from synthguard.store import LabelRecord, SigningKey, make_engine, make_sessionmaker, upgrade
 
 if TYPE_CHECKING:
+    from synthguard.governance import Governance, RefutationView
+    from synthguard.identity import ApiKeys, UserDirectory
     from synthguard.ledger import Entry, Ledger
     from synthguard.ledger.results import AppendResult, C2paResult
     from synthguard.review.engine import ReviewEngine
     from synthguard.review.policy import ReviewDecision
+    from synthguard.store.models import WatermarkRecord
+    from synthguard.watermark.payload import Keyring
 
 Progress = Callable[[int], None]
 PRODUCER_KEY_FILE = "producer-ed25519.pem"
+SM2_KEY_FILE = "producer-sm2.key"
 RECORD_BATCH = 256
 
 # Worst first: the overall integrity of a file is the worst of its two signatures.
@@ -69,6 +76,9 @@ class Synthguard:
         self.settings = settings
         self.sessions = sessions
         self.signer = signer
+        # The producer's ReservedCode1 signer: Ed25519 (SG1) by default, SM2 SecurityData on request
+        # (TC260-PG-202511A interop). Platform signatures (ReservedCode2) always use ``signer``.
+        self.producer_signer: Signer = signer
         self._public_keys: dict[str, bytes] = {signer.key_id: signer.public_key_bytes()}
 
     @classmethod
@@ -80,6 +90,9 @@ class Synthguard:
         signer = _load_or_create_signer(settings.keys_dir / PRODUCER_KEY_FILE)
         core = cls(settings, sessions, signer)
         core.register_key(signer, role="producer", owner_code=settings.provider_code)
+        if settings.label_signature == "sm2":
+            core.producer_signer = _load_or_create_sm2_signer(settings.keys_dir / SM2_KEY_FILE)
+            core.register_key(core.producer_signer, role="producer", owner_code=settings.provider_code)
         return core
 
     def close(self) -> None:
@@ -100,10 +113,22 @@ class Synthguard:
     # --- keys -----------------------------------------------------------------------------------
 
     def register_key(self, signer: Signer, *, role: str, owner_code: str = "") -> None:
-        self.add_public_key(signer.key_id, signer.public_key_bytes(), role=role, owner_code=owner_code)
+        self.add_public_key(
+            signer.key_id,
+            signer.public_key_bytes(),
+            role=role,
+            owner_code=owner_code,
+            algorithm=signer.algorithm,
+        )
 
     def add_public_key(
-        self, key_id: str, public_key: bytes, *, role: str = "external", owner_code: str = ""
+        self,
+        key_id: str,
+        public_key: bytes,
+        *,
+        role: str = "external",
+        owner_code: str = "",
+        algorithm: str = "ed25519",
     ) -> None:
         """Trust another party's public key (e.g. a producer whose files a platform verifies)."""
         with self.sessions.begin() as session:
@@ -111,7 +136,7 @@ class Synthguard:
                 session.add(
                     SigningKey(
                         key_id=key_id,
-                        algorithm=self.signer.algorithm,
+                        algorithm=algorithm,
                         public_key=b64url(public_key),
                         role=role,
                         owner_code=owner_code,
@@ -156,6 +181,7 @@ class Synthguard:
         produce_id: str | None = None,
         explicit: bool | ExplicitOptions = False,
         progress: Callable[[float], None] | None = None,
+        watermark: bool | None = None,
     ) -> LabelOutcome:
         """Write a signed producer label; ``out`` is a file path (None: in place, atomically).
 
@@ -166,7 +192,7 @@ class Synthguard:
         producer = self._require_code(self.settings.provider_code, "provider_code")
         LabelValue.parse(label)
         outcome, record = self._label_one(
-            path, out, producer, label, produce_id, self.explicit_options(explicit), progress
+            path, out, producer, label, produce_id, self.explicit_options(explicit), progress, watermark
         )
         self._save_records([record])
         return outcome
@@ -180,6 +206,7 @@ class Synthguard:
         produce_ids: Sequence[str | None] | None = None,
         progress: Progress | None = None,
         explicit: bool | ExplicitOptions = False,
+        watermark: bool | None = None,
     ) -> list[LabelOutcome]:
         """Label many files; a bad file yields an outcome with ``error`` and never stops the batch."""
         producer = self._require_code(self.settings.provider_code, "provider_code")
@@ -191,7 +218,9 @@ class Synthguard:
         pending: list[LabelRecord] = []
         for path, out, given_id in zip(paths, outs, ids, strict=True):
             try:
-                outcome, record = self._label_one(path, out, producer, label, given_id, explicit_options)
+                outcome, record = self._label_one(
+                    path, out, producer, label, given_id, explicit_options, watermark=watermark
+                )
                 pending.append(record)
             except SynthguardError as exc:
                 outcome = LabelOutcome(source=str(path), ok=False, error=file_error(exc))
@@ -226,6 +255,7 @@ class Synthguard:
         content_id: str,
         options: ExplicitOptions,
         progress: Callable[[float], None] | None,
+        watermark: bool | None = None,
     ) -> tuple[LabelOutcome, LabelRecord]:
         target = out or path
         plugin = implicit.files.identify_path(path)
@@ -236,7 +266,9 @@ class Synthguard:
             )
         seeded = options.with_seed(content_id)
         with staged_explicit(path, target, seeded, progress=progress) as (staged, shown):
-            outcome, record = self._label_one(staged, target, producer, label, content_id)
+            outcome, record = self._label_one(
+                staged, target, producer, label, content_id, watermark=watermark
+            )
         outcome.source = str(path)
         outcome.explicit = {"kind": shown.kind, **shown.detail}
         record.file_name = path.name[:255]
@@ -251,15 +283,35 @@ class Synthguard:
         given_id: str | None,
         explicit: ExplicitOptions | None = None,
         progress: Callable[[float], None] | None = None,
+        watermark: bool | None = None,
     ) -> tuple[LabelOutcome, LabelRecord]:
         content_id = given_id or new_content_id()
         if explicit is not None:
-            return self._label_explicit(path, out, producer, label, content_id, explicit, progress)
-        with open(path, "rb") as src:
+            return self._label_explicit(path, out, producer, label, content_id, explicit, progress, watermark)
+        if watermark is not False:
+            # Order (issue #4): explicit label, then the invisible watermark, then the implicit label,
+            # whose signature must cover the watermarked pixels.
+            marked = self._watermark_stage(path, content_id, required=bool(watermark))
+            if marked is not None:
+                staged, detail = marked
+                try:
+                    outcome, record = self._label_one(
+                        staged, out or path, producer, label, content_id, watermark=False
+                    )
+                finally:
+                    staged.unlink(missing_ok=True)
+                outcome.source = str(path)
+                outcome.watermark = detail
+                record.file_name = path.name[:255]
+                return outcome, record
+        target = out or path
+        with implicit.open_source(path) as src:
             plugin = implicit.files.open_plugin(src, path.name)
             digest = plugin.content_digest(src)
-        aigc = sign_producer(AIGCLabel.produce(producer, content_id, label), digest, self.signer)
-        target = implicit.write_label(path, aigc, out, fsync=self.settings.fsync)
+            aigc = sign_producer(
+                AIGCLabel.produce(producer, content_id, label), digest, self.producer_signer
+            )
+            implicit.write_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
         record = LabelRecord(
             content_id=content_id,
             role="produce",
@@ -282,11 +334,21 @@ class Synthguard:
     def _save_records(self, pending: list[LabelRecord]) -> None:
         if not pending:
             return
-        with self.sessions.begin() as session:
-            session.add_all(pending)
-        # Evidence (Art. 16): one ledger entry per label issued, the batch in one transaction;
-        # the idempotency key (the record's id) keeps a retried batch from logging twice.
-        self.ledger.record_many([_label_entry(r) for r in pending])
+        # Evidence (Art. 16): one ledger entry per label issued. When the ledger shares the store's
+        # database (the default) the records and their entries commit in ONE transaction, so a crash
+        # leaves both or neither; otherwise the idempotency key (the record's id) keeps a retried
+        # batch from logging twice.
+        bind = self.sessions.kw.get("bind")
+        if bind is not None and self.ledger.shares_database(bind):
+            with self.ledger.transaction() as conn:
+                with self.sessions(bind=conn) as session:
+                    session.add_all(pending)
+                    session.flush()  # assigns the ids the idempotency keys are made of
+                self.ledger.record_many([_label_entry(r) for r in pending], conn=conn)
+        else:
+            with self.sessions.begin() as session:
+                session.add_all(pending)
+            self.ledger.record_many([_label_entry(r) for r in pending])
         pending.clear()
 
     # --- propagating ----------------------------------------------------------------------------
@@ -463,6 +525,78 @@ class Synthguard:
             self.reviewer.set_ledger_ref(decision.decision_id, str(seq))
 
 
+    # --- watermarks (issue #4) -----------------------------------------------------------------
+
+    @cached_property
+    def watermark_keys(self) -> Keyring:
+        """The provider's watermark keyring (<data_dir>/keys/watermark.key; replicas share it)."""
+        from synthguard.watermark.payload import Keyring
+
+        return Keyring.load_or_create(self.settings.keys_dir)
+
+    def _watermark_stage(
+        self, path: Path, content_id: str, *, required: bool
+    ) -> tuple[Path, dict[str, Any]] | None:
+        """Write a watermarked copy of an image/video beside ``path``; None for other media."""
+        from synthguard.watermark.media import embed_media, watermark_modality
+
+        modality = watermark_modality(path)
+        if modality is None:
+            return None
+        mark_id = self.issue_mark_id(content_id, modality)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".wm{path.suffix}", dir=path.parent)
+        os.close(fd)
+        staged = Path(name)
+        try:
+            detail = embed_media(path, staged, mark_id, self.watermark_keys.active)
+        except MediaTooSmall:
+            staged.unlink(missing_ok=True)
+            if required:
+                raise
+            return None  # on by default, but a thumbnail too small to carry it is labeled without
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return staged, {"mark_id": mark_id, "key_id": self.watermark_keys.active.key_id, **detail}
+
+    def issue_mark_id(self, content_id: str, modality: str) -> int:
+        """A fresh mark id for ``content_id``, stored so a detected watermark resolves back to it.
+
+        Audio payloads carry 20 bits of id, image/video 40; ids are random (no replica coordination)
+        and a collision is retried inside the insert's unique key.
+        """
+        import secrets as _secrets
+
+        from sqlalchemy.exc import IntegrityError
+
+        from synthguard.store.models import WatermarkRecord
+        from synthguard.watermark.payload import mark_id_bits
+
+        bits = mark_id_bits(32 if modality == "audio" else 64)
+        key_id = self.watermark_keys.active.key_id
+        for _ in range(64):
+            mark_id = _secrets.randbelow((1 << bits) - 1) + 1  # 0 stays unused: easy to spot in tests
+            try:
+                with self.sessions.begin() as session:
+                    record = WatermarkRecord(
+                        mark_id=mark_id, modality=modality, content_id=content_id, key_id=key_id
+                    )
+                    session.add(record)
+                return mark_id
+            except IntegrityError:
+                continue
+        raise ConfigError(
+            "could not find a free watermark mark id; the id space is nearly full",
+            message_zh="找不到空闲的水印编号，编号空间即将用尽",
+        )
+
+    def resolve_mark_id(self, mark_id: int) -> WatermarkRecord | None:
+        """The record a detected mark id points to (content id, modality, key), or None if unknown."""
+        from synthguard.store.models import WatermarkRecord
+
+        with self.sessions() as session:
+            return session.get(WatermarkRecord, mark_id)
+
     # --- evidence ledger (issue #7) -------------------------------------------------------------
 
     @cached_property
@@ -518,6 +652,57 @@ class Synthguard:
         )
         return result
 
+    # --- real-name users and API keys (issue #6) ---------------------------------------------------
+
+    @cached_property
+    def users(self) -> UserDirectory:
+        """Real-name users (Art. 9), their statuses and history, agreement acceptances (Art. 8)."""
+        from synthguard.identity import UserDirectory, verifier_from_settings
+
+        return UserDirectory(self.settings, self.sessions, verifier_from_settings(self.settings))
+
+    @cached_property
+    def apikeys(self) -> ApiKeys:
+        from synthguard.identity import ApiKeys
+
+        return ApiKeys(
+            self.sessions, rate_per_min=self.settings.apikey_rate_per_min, quota=self.settings.apikey_quota
+        )
+
+    # --- governance and console (issue #8) --------------------------------------------------------
+
+    @cached_property
+    def governance(self) -> Governance:
+        """Incidents, refutations, complaints, consent, filing, assessments, staff and audit trail."""
+        from synthguard.governance import Governance
+
+        return Governance(
+            self.settings,
+            self.sessions,
+            record=self.record,
+            evidence_for=self.ledger_evidence,
+            queue=lambda: self.reviewer.queue,
+            users=lambda: self.users,
+        )
+
+    def has_valid_consent(self, consent_id: str, user_id: str, use: str) -> bool:
+        """Art. 14: a consent record obtained by ``user_id`` that covers ``use`` (e.g. ``face_swap``,
+        ``voice_clone``), neither revoked nor expired."""
+        return self.governance.consents.has_valid_consent(consent_id, user_id, use)
+
+    def refutation_for(self, content_id: str) -> RefutationView | None:
+        """Art. 11: the published refutation notice of this content ID, if any."""
+        return self.governance.refutations.refutation_for(content_id)
+
+    def ledger_evidence(self, content_id: str) -> dict[str, Any] | None:
+        """The ledger entries of a content ID with inclusion proofs to a signed checkpoint, or None."""
+        from synthguard.errors import NotFound
+
+        try:
+            return self.ledger.proofs_for(content_id).model_dump(mode="json")
+        except NotFound:
+            return None
+
 
 def _label_entry(record: LabelRecord) -> Entry:
     from synthguard.ledger import Entry
@@ -557,4 +742,15 @@ def _load_or_create_signer(path: Path) -> Ed25519Signer:
         # Another process created it between our check and our write: use theirs.
         return Ed25519Signer.load(path)
     os.chmod(path, 0o600)
+    return signer
+
+
+def _load_or_create_sm2_signer(path: Path) -> Sm2Signer:
+    if path.exists():
+        return Sm2Signer.load(path)
+    signer = Sm2Signer.generate()
+    try:
+        signer.save(path)
+    except FileExistsError:
+        return Sm2Signer.load(path)
     return signer

@@ -23,8 +23,7 @@ altered" are return values; exceptions mean the request itself could not be carr
     ├── LedgerError                  the evidence ledger cannot do what was asked
     │   ├── ProofMismatch            a Merkle proof does not lead to the expected root
     │   ├── LedgerDamaged            the ledger tables were edited outside the ledger
-    │   ├── CheckpointInvalid        a checkpoint note is malformed or its signature is not ours
-    │   └── ExportInvalid            a regulator export bundle is unreadable or incomplete
+    │   └── CheckpointInvalid        a checkpoint note is malformed or its signature is not ours
     ├── C2paError                    a C2PA manifest cannot be signed or read
     ├── ReviewError                  the review engine cannot review this request
     │   ├── InvalidText              not UTF-8 text, or not text at all
@@ -33,9 +32,32 @@ altered" are return values; exceptions mean the request itself could not be carr
     │   │   └── PatternRejected      a regex entry RE2 refuses (or that matches everything)
     │   ├── QueueConflict            a review item is not in a state that allows this (lost claim)
     │   └── ClassifierUnavailable    a classifier's model or remote service cannot answer
+    ├── WatermarkError               an invisible watermark cannot be embedded or read
+    │   └── MediaTooSmall            too few pixels/frames/samples to carry the payload
     ├── NotFound                     a record the caller named does not exist
     ├── PermissionDenied             the caller may not do this
-    └── RequestTooLarge              an upload over the configured limit
+    ├── RequestTooLarge              an upload over the configured limit
+    ├── GovernanceError              a governance record or console request cannot be processed
+    │   ├── InvalidField             a form/API field is missing, too long or malformed
+    │   ├── RecordConflict           the record changed state first (answered, published, revoked)
+    │   ├── LoginRequired            no valid console session (log in first)
+    │   └── CsrfRejected             a console form without this session's CSRF token
+    ├── IdentityError                real-name users and API keys (identity/, issue #6)
+    │   ├── InvalidIdentity          an ID number, credit code or mobile that fails its check
+    │   ├── UserExists               a user (or organisation) name already taken
+    │   ├── VerificationUnavailable  the real-name verification provider cannot answer
+    │   ├── AuthenticationFailed     no API key, an unknown key or a revoked key (401)
+    │   ├── AccountRestricted        the user's status forbids this (unverified, suspended, banned)
+    │   ├── RateLimited              the key's per-minute limit is used up (429)
+    │   └── QuotaExceeded            the key's request quota is used up (429)
+    └── GatewayError                 the OpenAI-compatible gateway (gateway/, issue #6)
+        ├── InvalidRequest           malformed JSON, wrong types, missing fields (400)
+        ├── UnknownModel             a model no upstream is configured for (404)
+        ├── ContentBlocked           review refused the prompt or the output (400)
+        ├── ConsentRequired          a face/voice edit without a valid consent record (Art. 14)
+        ├── UpstreamUnavailable      the model server cannot be reached (502)
+        ├── UpstreamTimeout          the model server did not answer in time (504)
+        └── UpstreamFailed           the model server answered with an error (502)
 """
 
 from __future__ import annotations
@@ -209,13 +231,6 @@ class CheckpointInvalid(LedgerError):
     title_en = "Invalid checkpoint"
 
 
-class ExportInvalid(LedgerError):
-    code = "export_invalid"
-    http_status = 422
-    title_zh = "导出包无效"
-    title_en = "Invalid export bundle"
-
-
 class C2paError(SynthguardError):
     code = "c2pa_error"
     http_status = 422
@@ -307,3 +322,168 @@ class ClassifierUnavailable(ReviewError):
     http_status = 503
     title_zh = "分类器不可用"
     title_en = "Classifier unavailable"
+
+
+class IdentityError(SynthguardError):
+    code = "identity_error"
+    http_status = 400
+    title_zh = "实名身份错误"
+    title_en = "Identity error"
+
+
+class InvalidIdentity(IdentityError):
+    code = "invalid_identity"
+    http_status = 422
+    title_zh = "身份信息无效"
+    title_en = "Invalid identity information"
+
+
+class UserExists(IdentityError):
+    code = "user_exists"
+    http_status = 409
+    title_zh = "用户已存在"
+    title_en = "User already exists"
+
+
+class VerificationUnavailable(IdentityError):
+    code = "verification_unavailable"
+    http_status = 503
+    title_zh = "实名核验服务不可用"
+    title_en = "Real-name verification service unavailable"
+
+
+class AuthenticationFailed(IdentityError):
+    code = "invalid_api_key"
+    http_status = 401
+    title_zh = "API 密钥无效"
+    title_en = "Invalid API key"
+
+
+class AccountRestricted(IdentityError):
+    code = "account_restricted"
+    http_status = 403
+    title_zh = "账号状态不允许此操作"
+    title_en = "The account's status does not allow this"
+
+
+class RateLimited(IdentityError):
+    code = "rate_limit_exceeded"
+    http_status = 429
+    title_zh = "请求过于频繁"
+    title_en = "Rate limit exceeded"
+
+
+class QuotaExceeded(IdentityError):
+    code = "insufficient_quota"
+    http_status = 429
+    title_zh = "配额已用完"
+    title_en = "Quota exceeded"
+
+
+class GatewayError(SynthguardError):
+    code = "gateway_error"
+    http_status = 502
+    title_zh = "网关错误"
+    title_en = "Gateway error"
+
+
+class InvalidRequest(GatewayError):
+    code = "invalid_request"
+    http_status = 400
+    title_zh = "请求无效"
+    title_en = "Invalid request"
+
+
+class UnknownModel(GatewayError):
+    code = "model_not_found"
+    http_status = 404
+    title_zh = "模型不存在"
+    title_en = "Model not found"
+
+
+class ContentBlocked(GatewayError):
+    code = "content_policy_violation"
+    http_status = 400
+    title_zh = "内容未通过审核"
+    title_en = "Content refused by review"
+
+
+class ConsentRequired(GatewayError):
+    code = "consent_required"
+    http_status = 403
+    title_zh = "需要被编辑人的单独同意"
+    title_en = "Separate consent of the person is required"
+
+
+class UpstreamUnavailable(GatewayError):
+    code = "upstream_unavailable"
+    http_status = 502
+    title_zh = "模型服务不可达"
+    title_en = "Model server unreachable"
+
+
+class UpstreamTimeout(GatewayError):
+    code = "upstream_timeout"
+    http_status = 504
+    title_zh = "模型服务超时"
+    title_en = "Model server timed out"
+
+
+class UpstreamFailed(GatewayError):
+    code = "upstream_error"
+    http_status = 502
+    title_zh = "模型服务返回错误"
+    title_en = "Model server returned an error"
+
+
+class WatermarkError(SynthguardError):
+    """An invisible watermark cannot be embedded in or read from this input (issue #4)."""
+
+    code = "watermark_error"
+    http_status = 422
+    title_zh = "无法处理隐式水印"
+    title_en = "Watermark cannot be processed"
+
+
+class MediaTooSmall(WatermarkError):
+    """Too few pixels, frames or samples to carry the payload robustly."""
+
+    code = "watermark_media_too_small"
+    http_status = 422
+    title_zh = "媒体尺寸或时长不足以承载水印"
+    title_en = "Media too small to carry a watermark"
+
+
+class GovernanceError(SynthguardError):
+    code = "governance_error"
+    http_status = 422
+    title_zh = "治理记录无法处理"
+    title_en = "Governance request cannot be processed"
+
+
+class InvalidField(GovernanceError):
+    code = "invalid_field"
+    http_status = 422
+    title_zh = "字段无效"
+    title_en = "Invalid field"
+
+
+class RecordConflict(GovernanceError):
+    code = "record_conflict"
+    http_status = 409
+    title_zh = "记录状态冲突"
+    title_en = "Record state conflict"
+
+
+class LoginRequired(GovernanceError):
+    code = "login_required"
+    http_status = 401
+    title_zh = "请先登录"
+    title_en = "Login required"
+
+
+class CsrfRejected(GovernanceError):
+    code = "csrf_rejected"
+    http_status = 403
+    title_zh = "跨站请求校验失败"
+    title_en = "CSRF check failed"

@@ -34,6 +34,7 @@ class LabelOutcome(BaseModel):
     label: dict[str, str] | None = None
     key_id: str = ""
     explicit: dict[str, Any] | None = None  # what the explicit label renderer did, when asked
+    watermark: dict[str, Any] | None = None  # the invisible watermark embedded (issue #4): mark id, key
     error: FileError | None = None
 
     model_config = {"populate_by_name": True}

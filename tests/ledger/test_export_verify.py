@@ -85,6 +85,7 @@ def test_time_range_user_and_content_filters_verify(filled: Ledger, tmp_path: Pa
 
 def test_the_export_itself_is_logged(filled: Ledger, tmp_path: Path) -> None:
     result = export_bundle(filled, tmp_path / "b", user_id="u0")
+    assert result.export_entry_seq is not None
     leaf = json.loads(filled.select()[result.export_entry_seq].leaf)
     assert leaf["type"] == "ledger.export" and leaf["refs"]["user_filter"] is True
     assert "u0" not in json.dumps(leaf)  # the filter names no one in clear

@@ -13,7 +13,20 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from synthguard.cli import explicit, keys, labels, ledger, output, review, serve
+from synthguard.cli import (
+    apikeys,
+    detect,
+    explicit,
+    governance,
+    keys,
+    labels,
+    ledger,
+    output,
+    review,
+    serve,
+    users,
+    watermark,
+)
 from synthguard.cli.context import CliState
 from synthguard.config import Settings
 from synthguard.errors import SynthguardError
@@ -48,12 +61,18 @@ app.command("label")(labels.label)
 app.command("propagate")(labels.propagate)
 app.command("inspect")(labels.inspect)
 app.command("verify")(labels.verify)
+app.command("detect")(detect.detect)
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
+app.add_typer(apikeys.app, name="apikeys")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(explicit.app, name="explicit")
 app.add_typer(review.app, name="review")
 app.add_typer(review.library_app, name="library")
+app.add_typer(governance.console_app, name="console")
+app.add_typer(governance.app, name="gov")
+app.add_typer(watermark.app, name="watermark")
 
 
 def main() -> None:

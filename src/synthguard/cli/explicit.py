@@ -92,6 +92,7 @@ def label_with_explicit(
     label: str,
     options: ExplicitOptions,
     show_progress: bool,
+    watermark: bool | None = None,
 ) -> list[LabelOutcome]:
     """Explicit then implicit label for each file, with a bar that moves inside long videos."""
     outcomes: list[LabelOutcome] = []
@@ -102,7 +103,14 @@ def label_with_explicit(
         for index, (path, target) in enumerate(zip(files, targets, strict=True)):
             try:
                 outcomes.append(
-                    core.label_file(path, target, label=label, explicit=options, progress=_at(update, index))
+                    core.label_file(
+                        path,
+                        target,
+                        label=label,
+                        explicit=options,
+                        progress=_at(update, index),
+                        watermark=watermark,
+                    )
                 )
             except SynthguardError as exc:
                 outcomes.append(LabelOutcome(source=str(path), ok=False, error=file_error(exc)))

@@ -62,6 +62,14 @@ def label(
     ] = False,
     position: Annotated[str | None, typer.Option("--position", help="Explicit label position.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Explicit label language: zh, en, zh-en")] = None,
+    watermark: Annotated[
+        bool | None,
+        typer.Option(
+            "--watermark/--no-watermark",
+            help="Embed the invisible watermark (隐式水印) before the implicit label; default: on for "
+            "images and videos large enough to carry it.",
+        ),
+    ] = None,
 ) -> None:
     """Write a signed GB 45438 implicit label (the AIGC metadata field) into each file."""
     core = open_core(ctx)
@@ -77,6 +85,7 @@ def label(
             label=label,
             options=explicit_cli.build_options(core.settings, position=position, lang=lang),
             show_progress=not (as_json or quiet),
+            watermark=watermark,
         )
     else:
         with output.progress_bar(len(files), "labeling", enabled=not (as_json or quiet)) as advance:
@@ -85,6 +94,7 @@ def label(
                 out_paths=[None if t in duplicates else t for t in targets],
                 label=label,
                 progress=advance,
+                watermark=watermark,
             )
     for index, target in enumerate(targets):
         if target is not None and target in duplicates and duplicates[target] != index:

@@ -23,6 +23,9 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
         try:
             yield
         finally:
+            gateway = getattr(app.state, "gateway", None)  # the OpenAI proxy's upstream clients
+            if gateway is not None:
+                await gateway.aclose()
             if owned:
                 app.state.core.close()
 
@@ -46,15 +49,26 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
 
     from synthguard.console.routes import HERE as console_dir
     from synthguard.console.routes import router as console_router
+    from synthguard.gateway.openai_proxy import router as openai_router
+    from synthguard.gateway.routes.detect import router as detect_router
     from synthguard.gateway.routes.explicit import router as explicit_router
+    from synthguard.gateway.routes.identity import router as identity_router
     from synthguard.gateway.routes.labels import router as labels_router
     from synthguard.gateway.routes.ledger import router as ledger_router
     from synthguard.gateway.routes.review import router as review_router
 
+    app.include_router(openai_router)
+    app.include_router(identity_router)
     app.include_router(labels_router)
     app.include_router(ledger_router)
     app.include_router(review_router)
     app.include_router(explicit_router)
+    app.include_router(detect_router)
     app.include_router(console_router)
+    from synthguard.gateway.routes.governance import filing_header
+    from synthguard.gateway.routes.governance import router as governance_router
+
+    app.include_router(governance_router)
+    app.middleware("http")(filing_header)
     app.mount("/static", StaticFiles(directory=str(console_dir / "static")), name="static")
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from synthguard.errors import InvalidLabel
@@ -75,7 +75,10 @@ def provider_code_problem(code: str) -> str | None:
 
 
 def value_problem(key: str, value: str) -> str | None:
-    if not _VALUE_CHARSET.match(value):
+    # TC260-PG-202511A puts a SecurityData JSON object in the reserved fields; its quotes travel
+    # escaped in the outer JSON. Accepted there only (the reader adds a warning).
+    security_data = key.startswith("ReservedCode") and value.startswith('{"SecurityData":')
+    if not security_data and not _VALUE_CHARSET.match(value):
         return (
             f"{key} uses characters outside GB 45438 Annex E j) (printable ASCII, no space, '\"' or '\\\\')"
         )
@@ -147,7 +150,17 @@ class AIGCLabel:
         )
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        # Written out rather than dataclasses.asdict: this runs for every labeled file, and asdict's
+        # recursive deep copy costs more than signing the label.
+        return {
+            "Label": self.Label,
+            "ContentProducer": self.ContentProducer,
+            "ProduceID": self.ProduceID,
+            "ReservedCode1": self.ReservedCode1,
+            "ContentPropagator": self.ContentPropagator,
+            "PropagateID": self.PropagateID,
+            "ReservedCode2": self.ReservedCode2,
+        }
 
     def to_json(self) -> str:
         """The bare seven-key object in Annex E order, compact, ASCII (what named slots hold)."""

@@ -30,7 +30,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from synthguard.errors import SigningKeyError
+from synthguard.labels import security_data
 from synthguard.labels.model import AIGCLabel, Integrity
+from synthguard.labels.security_data import Sm2Signer
 
 SCHEME = "SG1"
 PRODUCER_DOMAIN = b"synthguard/aigc/producer/v1"
@@ -132,7 +134,12 @@ def _seal(signer: Signer, domain: bytes, fields: list[str], digest: bytes) -> st
 
 
 def sign_producer(label: AIGCLabel, digest: bytes, signer: Signer) -> AIGCLabel:
-    """Fill ``ReservedCode1`` for ``label`` over ``digest`` (SHA-256 of the content bytes)."""
+    """Fill ``ReservedCode1`` for ``label`` over ``digest`` (SHA-256 of the content bytes).
+
+    An SM2 signer writes the TC260-PG-202511A ``SecurityData`` form instead of ``SG1``.
+    """
+    if isinstance(signer, Sm2Signer):
+        return label.replace(ReservedCode1=security_data.seal(label, digest, signer))
     return label.replace(ReservedCode1=_seal(signer, PRODUCER_DOMAIN, producer_fields(label), digest))
 
 
@@ -180,6 +187,9 @@ def _check(
 
 
 def check_producer(label: AIGCLabel, digest: bytes, lookup: PublicKeyLookup) -> SignatureCheck:
+    if security_data.is_security_data(label.ReservedCode1):
+        integrity, key_id, reason = security_data.check(label, label.ReservedCode1, digest, lookup)
+        return SignatureCheck(integrity, key_id, reason)
     return _check(label.ReservedCode1, PRODUCER_DOMAIN, producer_fields(label), digest, lookup)
 
 

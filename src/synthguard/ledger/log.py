@@ -9,7 +9,13 @@ Crash safety: one database transaction writes a batch's entries, hashes and seal
 together, and :meth:`MerkleLog.append_many` returns only after the commit, so an acknowledged entry
 survives SIGKILL; SQLite runs ``synchronous=FULL`` on the ledger's connections so it also survives
 power loss. An optional idempotency key makes a retried append after a crash return the first
-entry instead of a duplicate.
+entry instead of a duplicate. :meth:`MerkleLog.transaction` lets another table's rows (a label
+record, a purge's erasure) commit in the same transaction as their entries: both or neither.
+
+Speed (``benchmarks/ledger.py``): appends run on the driver's cursor (``executemany``) inside the
+write transaction, with one SQLite connection held open; the tree's right edge is kept in memory
+(re-validated under the write lock) and a batch's new nodes are computed in one pass; leaves are
+assembled from pre-built JSON pieces, byte-identical to :func:`canonical_json`.
 
 One writer at a time: SQLite takes ``BEGIN IMMEDIATE``, PostgreSQL a transaction-scoped advisory
 lock, and each transaction re-reads the stored size, so two processes (CLI and service, or two
@@ -19,6 +25,7 @@ backend would implement the same methods.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -35,13 +42,12 @@ from sqlalchemy.exc import IntegrityError
 
 from synthguard.errors import LedgerDamaged, LedgerError, ProofMismatch
 from synthguard.ledger.merkle import (
+    LEAF_PREFIX,
+    NODE_PREFIX,
     Hash,
     frontier_indexes,
-    hashes_for_leaf,
     leaf_hash,
-    new_hash_indexes,
     size_for_stored_count,
-    stored_hash_index,
     tree_hash,
 )
 from synthguard.store.models import LedgerEntry, LedgerHash
@@ -76,6 +82,59 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8: one text per value, so the leaf hash is reproducible."""
     return _CANONICAL.encode(value).encode()
+
+
+_json_str = json.encoder.encode_basestring  # the C escaper the encoder above uses (ensure_ascii=False)
+
+
+def _refs_encoder() -> Callable[[dict[str, Any]], str]:
+    """``_CANONICAL.encode`` for a dict without rebuilding the C encoder on every call (~1.5 us)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _CANONICAL.encode
+    try:
+        chunks = make(
+            None, _CANONICAL.default, _json_str, None, ":", ",", True, False, False
+        )  # no circular check: a self-referencing dict ends in RecursionError, reported as bad refs
+    except TypeError:  # another CPython's signature: the public path is just as correct
+        return _CANONICAL.encode
+    join = "".join
+
+    def encode(refs: dict[str, Any]) -> str:
+        return join(chunks(refs, 0))
+
+    probe = {"b": [1, 2.5, None, True], "a": "\u00e9\"", "c": {"z": 1, "y": "\n"}}
+    return encode if encode(probe) == _CANONICAL.encode(probe) else _CANONICAL.encode
+
+
+_json_refs = _refs_encoder()
+
+
+def leaf_json(
+    seq: int,
+    time: str,
+    event_type: str,
+    content_id: str | None,
+    refs: Mapping[str, Any],
+    idem_key: str | None,
+    personal: str | None,
+) -> bytes:
+    """``canonical_json`` of a leaf body, byte for byte, without sorting or walking the fixed keys.
+
+    The body's keys are fixed and already in sorted order below; only ``refs`` (caller data) goes
+    through the general encoder. ``event_type`` and ``time`` are checked/built without characters
+    JSON escapes. A property test holds this equal to :func:`canonical_json`.
+    """
+    text = "{"
+    if content_id is not None:
+        text += '"content_id":' + _json_str(content_id) + ","
+    if idem_key is not None:
+        text += '"idem":' + _json_str(idem_key) + ","
+    if personal is not None:
+        text += '"personal":' + _json_str(personal) + ","
+    if refs:
+        text += '"refs":' + _json_refs(refs if type(refs) is dict else dict(refs)) + ","
+    return f'{text}"seq":{seq},"time":"{time}","type":"{event_type}","v":{LEAF_VERSION}}}'.encode()
 
 
 @dataclass(frozen=True)
@@ -115,7 +174,7 @@ class PersonalSealer(Protocol):
 
     def seal(
         self,
-        conn: Connection,
+        tx: WriteTx,
         seq: int,
         logged_at_us: int,
         user_id: str | None,
@@ -127,12 +186,19 @@ class PersonalSealer(Protocol):
     def end_transaction(self, committed: bool) -> None: ...
 
 
+_KNOWN_TYPES: set[str] = set()  # event types already checked (there are few; capped below)
+
+
 def check_entry(entry: Entry) -> None:
-    if not EVENT_TYPE.fullmatch(entry.event_type) or len(entry.event_type) > 64:
-        raise LedgerError(
-            f"event type {entry.event_type[:70]!r} must be dotted lowercase words, e.g. 'label.issued'",
-            message_zh=f"事件类型 {entry.event_type[:70]!r} 须为小写点分词，如 label.issued",
-        )
+    event_type = entry.event_type
+    if event_type not in _KNOWN_TYPES:
+        if type(event_type) is not str or not EVENT_TYPE.fullmatch(event_type) or len(event_type) > 64:
+            raise LedgerError(
+                f"event type {str(event_type)[:70]!r} must be dotted lowercase words, e.g. 'label.issued'",
+                message_zh=f"事件类型 {str(event_type)[:70]!r} 须为小写点分词，如 label.issued",
+            )
+        if len(_KNOWN_TYPES) < 4096:
+            _KNOWN_TYPES.add(event_type)
     if entry.content_id is not None and not 0 < len(entry.content_id) <= 64:
         raise LedgerError("content_id must be 1..64 characters", message_zh="content_id 须为 1..64 个字符")
     if entry.idem_key is not None and not 0 < len(entry.idem_key) <= 128:
@@ -164,22 +230,55 @@ def ledger_engine(url: str) -> Engine:
     return engine
 
 
+@dataclass
+class WriteTx:
+    """An open write transaction holding the ledger's write lock, seen through its DBAPI cursor.
+
+    Appends speak to the driver directly (prepared statements, ``executemany``): SQLAlchemy's
+    per-statement overhead was most of a durable append's cost. ``mark`` is the driver's
+    placeholder (``?`` for sqlite3, ``%s`` for psycopg).
+    """
+
+    cur: Any
+    mark: str
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self.cur.execute(sql, params)
+        return self.cur.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.cur.execute(sql, params)
+        return list(self.cur.fetchall())
+
+    def marks(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+
 class SqlLogStore:
     """The ledger tables through SQLAlchemy: SQLite by default, PostgreSQL with the same code."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._insert_entry = (
+        self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        mark = self.mark
+        self.insert_entry_sql = (
             "INSERT INTO ledger_entries "
             "(seq, leaf, event_type, content_id, logged_at_us, user_ref, idem_key) "
             f"VALUES ({', '.join([mark] * 7)})"
         )
-        self._insert_hash = f"INSERT INTO ledger_hashes (id, hash) VALUES ({mark}, {mark})"
-        self._insert_personal = (
+        self.insert_hash_sql = f"INSERT INTO ledger_hashes (id, hash) VALUES ({mark}, {mark})"
+        self.insert_personal_sql = (
             f"INSERT INTO ledger_personal (seq, period, sealed) VALUES ({mark}, {mark}, {mark})"
         )
+        dbapi = engine.dialect.dbapi
+        self.integrity_error: type[Exception] = getattr(dbapi, "IntegrityError", IntegrityError)
+        self._held: Any = None  # the SQLite connection appends keep open (a pool proxy)
+
+    def close(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -190,6 +289,44 @@ class SqlLogStore:
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
                 yield conn
+
+    def tx_of(self, conn: Connection) -> WriteTx:
+        """The DBAPI cursor of an SQLAlchemy connection's open transaction (same transaction)."""
+        return WriteTx(conn.connection.driver_connection.cursor(), self.mark)  # type: ignore[union-attr]
+
+    @contextmanager
+    def append_tx(self) -> Iterator[WriteTx]:
+        """A write transaction for an append; commits on success. The caller serialises threads.
+
+        On SQLite one connection stays open for the log's life (no pool checkout, no reset per
+        append), and ``BEGIN IMMEDIATE`` takes the database write lock before the size is read.
+        """
+        if self.dialect != "sqlite":
+            with self.write() as conn:
+                yield self.tx_of(conn)
+            return
+        if self._held is None:
+            self._held = self.engine.raw_connection()  # connect events: WAL, synchronous=FULL
+        dbapi = self._held.driver_connection
+        cur = dbapi.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield WriteTx(cur, "?")
+                cur.execute("COMMIT")
+            except BaseException:
+                if dbapi.in_transaction:
+                    dbapi.rollback()
+                raise
+        except BaseException:
+            if not dbapi.in_transaction:
+                raise
+            # Could not roll back: drop the connection rather than reuse one mid-transaction.
+            held, self._held = self._held, None
+            held.invalidate()
+            raise
+        finally:
+            cur.close()
 
     @staticmethod
     def stored_count(conn: Connection) -> int:
@@ -203,12 +340,7 @@ class SqlLogStore:
         wanted = sorted(set(indexes))
         rows = conn.execute(select(LedgerHash.id, LedgerHash.hash).where(LedgerHash.id.in_(wanted))).all()
         found = {int(i): bytes(h) for i, h in rows}
-        try:
-            return [Hash(found[i]) for i in indexes]
-        except KeyError as exc:
-            raise ProofMismatch(f"stored hash {exc.args[0]} is missing: the ledger is damaged") from None
-        except ValueError:
-            raise ProofMismatch("a stored hash is not 32 bytes: the ledger is damaged") from None
+        return _in_order(found, indexes)
 
     def read_hashes(self, indexes: Sequence[int]) -> list[Hash]:
         with self.engine.connect() as conn:
@@ -218,42 +350,21 @@ class SqlLogStore:
         with self.engine.connect() as conn:
             return size_for_stored_count(self.stored_count(conn))
 
-    def insert(
-        self,
-        conn: Connection,
-        entries: list[tuple[int, bytes, str, str | None, int, str | None, str | None]],
-        hashes: list[tuple[int, bytes]],
-        personal: list[tuple[int, str, bytes]],
-    ) -> None:
-        conn.exec_driver_sql(self._insert_entry, entries)
-        conn.exec_driver_sql(self._insert_hash, hashes)
-        if personal:
-            conn.exec_driver_sql(self._insert_personal, personal)
-
-    @staticmethod
-    def find_idem(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, bytes, int]]:
-        if not keys:
-            return {}
-        rows = conn.execute(
-            select(LedgerEntry.idem_key, LedgerEntry.seq, LedgerEntry.leaf, LedgerEntry.logged_at_us).where(
-                LedgerEntry.idem_key.in_(sorted(set(keys)))
-            )
-        ).all()
-        return {str(k): (int(s), bytes(leaf), int(t)) for k, s, leaf, t in rows}
-
-    @staticmethod
-    def last_time_us(conn: Connection) -> int:
-        value = conn.execute(
-            select(LedgerEntry.logged_at_us).order_by(LedgerEntry.seq.desc()).limit(1)
-        ).scalar()
-        return 0 if value is None else int(value)
-
     def entries(self, seqs: Sequence[int]) -> dict[int, StoredEntry]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(*LedgerEntry.__table__.c).where(LedgerEntry.seq.in_(sorted(set(seqs))))
             )
             return {r.seq: _stored(r) for r in rows}
+
+
+def _in_order(found: Mapping[int, bytes], indexes: Sequence[int]) -> list[Hash]:
+    try:
+        return [Hash(found[i]) for i in indexes]
+    except KeyError as exc:
+        raise ProofMismatch(f"stored hash {exc.args[0]} is missing: the ledger is damaged") from None
+    except ValueError:
+        raise ProofMismatch("a stored hash is not 32 bytes: the ledger is damaged") from None
 
 
 def _stored(row: Any) -> StoredEntry:
@@ -265,21 +376,30 @@ def _stored(row: Any) -> StoredEntry:
 # --- the log -------------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Hashes of the current batch and the frontier from memory, the rest from the transaction."""
+@dataclass(frozen=True)
+class _Edge:
+    """The right edge of the tree: all an appender needs (tlog keeps the same in memory).
 
-    def __init__(self, store: SqlLogStore, conn: Connection, cache: dict[int, Hash]) -> None:
-        self.store, self.conn, self.cache = store, conn, cache
+    ``stack`` holds the roots of the perfect subtrees making up the tree, largest (left) first;
+    appending leaf n pops one per trailing 1-bit of n and pushes the new subtree root, and the
+    new hashes take the next ``stored`` ids in order (the table is dense).
+    """
 
-    def read_hashes(self, indexes: Sequence[int]) -> list[Hash]:
-        missing = [i for i in indexes if i not in self.cache]
-        if missing:
-            self.cache.update(zip(missing, self.store.read_hashes_in(self.conn, missing), strict=True))
-        return [self.cache[i] for i in indexes]
+    stored: int
+    size: int
+    stack: tuple[bytes, ...]
+    last_us: int
 
 
 class MerkleLog:
-    """Appends and reads; thread-safe; safe with other processes appending to the same database."""
+    """Appends and reads; thread-safe; safe with other processes appending to the same database.
+
+    The right edge is cached per process and re-validated under the write lock on every append by
+    the stored hash count (one index seek): counts only grow and a committed edge is a function of
+    the count, so an equal count means an unchanged tree, and any other process's append forces a
+    re-read. Lock order is always this object's lock, then the database's, so an open
+    :meth:`transaction` and the appender threads cannot deadlock.
+    """
 
     def __init__(
         self, store: SqlLogStore, sealer: PersonalSealer | None = None, clock: Clock = now_us
@@ -287,10 +407,14 @@ class MerkleLog:
         self.store = store
         self.sealer = sealer
         self.clock = clock
-        self._lock = threading.Lock()
-        self._stored = -1  # stored hash count the frontier cache belongs to
-        self._frontier: dict[int, Hash] = {}
-        self._last_us = 0
+        self._lock = threading.RLock()
+        self._edge: _Edge | None = None  # committed right edge (None: re-read it)
+        self._tx_conn: Connection | None = None  # the open transaction() of the lock's owner
+        self._tx_edge: _Edge | None = None  # right edge inside that transaction, uncommitted
+
+    def close(self) -> None:
+        with self._lock:
+            self.store.close()
 
     def size(self) -> int:
         return self.store.size()
@@ -304,129 +428,191 @@ class MerkleLog:
     def append(self, entry: Entry) -> Appended:
         return self.append_many([entry])[0]
 
-    def append_many(self, entries: Sequence[Entry]) -> list[Appended]:
-        """Log ``entries`` in one transaction; returns after the commit (an acknowledgement)."""
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction other tables can share with ledger appends: both commit or neither.
+
+        Appends from this thread inside it (``append_many`` with or without ``conn``) join it; the
+        entries are acknowledged when the ``with`` block exits without an exception.
+        """
+        with self._lock:
+            if self._tx_conn is not None:
+                raise LedgerError(
+                    "a ledger transaction is already open in this thread",
+                    message_zh="本线程已打开一个账本事务",
+                )
+            try:
+                with self.store.write() as conn:
+                    self._tx_conn, self._tx_edge = conn, None
+                    yield conn
+            except BaseException:
+                self._edge = None
+                self._end_sealer(False)
+                raise
+            else:
+                if self._tx_edge is not None:
+                    self._edge = self._tx_edge
+                # Data keys made inside it become trusted only now that it committed.
+                self._end_sealer(True)
+            finally:
+                self._tx_conn = self._tx_edge = None
+
+    def append_many(self, entries: Sequence[Entry], conn: Connection | None = None) -> list[Appended]:
+        """Log ``entries`` in one transaction; returns after the commit (an acknowledgement).
+
+        With ``conn`` (from :meth:`transaction`) the entries join that transaction instead and are
+        acknowledged when it commits.
+        """
         if not entries:
             return []
         if len(entries) > MAX_BATCH:
             out: list[Appended] = []
             for start in range(0, len(entries), MAX_BATCH):
-                out.extend(self.append_many(entries[start : start + MAX_BATCH]))
+                out.extend(self.append_many(entries[start : start + MAX_BATCH], conn))
             return out
         for entry in entries:
             check_entry(entry)
         with self._lock:
+            if conn is not None and conn is not self._tx_conn:
+                raise LedgerError(
+                    "conn must be the connection of the open Ledger.transaction() in this thread",
+                    message_zh="conn 须为本线程已打开的 Ledger.transaction() 的连接",
+                )
+            if self._tx_conn is not None:  # this thread's open transaction: join it
+                results, self._tx_edge = self._append(
+                    self.store.tx_of(self._tx_conn), entries, self._tx_edge or self._edge
+                )
+                return results
             try:
-                results = self._append_locked(entries)
+                with self.store.append_tx() as tx:
+                    results, edge = self._append(tx, entries, self._edge)
             except BaseException:
-                self._stored = -1  # the transaction rolled back: re-read the frontier next time
-                if self.sealer is not None:
-                    self.sealer.end_transaction(False)
+                self._edge = None  # rolled back: re-read the edge next time
+                self._end_sealer(False)
                 raise
-            if self.sealer is not None:
-                self.sealer.end_transaction(True)
+            # Committed: only now does the in-memory state move forward.
+            self._edge = edge
+            self._end_sealer(True)
             return results
 
-    def _append_locked(self, entries: Sequence[Entry]) -> list[Appended]:
-        with self.store.write() as conn:
-            stored = self.store.stored_count(conn)
+    def _end_sealer(self, committed: bool) -> None:
+        if self.sealer is not None:
+            self.sealer.end_transaction(committed)
+
+    def _load_edge(self, tx: WriteTx, stored: int) -> _Edge:
+        try:
             size = size_for_stored_count(stored)
-            if stored != self._stored:  # first use, or another process appended since
-                self._frontier = dict(
-                    zip(
-                        frontier_indexes(size),
-                        self.store.read_hashes_in(conn, frontier_indexes(size)),
-                        strict=True,
-                    )
-                )
-                self._last_us = self.store.last_time_us(conn)
-            keys = [e.idem_key for e in entries if e.idem_key is not None]
-            seen = self.store.find_idem(conn, keys)
-            cache = dict(self._frontier)
-            reader = _Reader(self.store, conn, cache)
-            entry_rows: list[tuple[int, bytes, str, str | None, int, str | None, str | None]] = []
-            hash_rows: list[tuple[int, bytes]] = []
-            personal_rows: list[tuple[int, str, bytes]] = []
-            results: list[Appended] = []
-            batch_keys: dict[str, Appended] = {}
-            last_us = self._last_us
-            for entry in entries:
-                key = entry.idem_key
-                if key is not None and key in seen:
+        except ValueError:
+            raise LedgerDamaged(
+                f"ledger_hashes holds {stored} hashes, which is no complete tree: it was edited "
+                "outside synthguard; export and verify to see what",
+                message_zh=f"ledger_hashes 有 {stored} 个哈希，不构成完整的树：已被绕过 synthguard 修改",
+            ) from None
+        wanted = frontier_indexes(size)
+        found: dict[int, bytes] = {}
+        if wanted:
+            rows = tx.all(f"SELECT id, hash FROM ledger_hashes WHERE id IN ({tx.marks(len(wanted))})", wanted)
+            found = {int(i): bytes(h) for i, h in rows}
+        stack = tuple(bytes(h) for h in _in_order(found, wanted))
+        row = tx.one("SELECT logged_at_us FROM ledger_entries ORDER BY seq DESC LIMIT 1")
+        return _Edge(stored, size, stack, 0 if row is None else int(row[0]))
+
+    def _append(
+        self, tx: WriteTx, entries: Sequence[Entry], edge: _Edge | None
+    ) -> tuple[list[Appended], _Edge]:
+        row = tx.one("SELECT max(id) FROM ledger_hashes")
+        stored = 0 if row is None or row[0] is None else int(row[0]) + 1
+        if edge is None or edge.stored != stored:  # first use, or another process appended since
+            edge = self._load_edge(tx, stored)
+        keys = sorted({e.idem_key for e in entries if e.idem_key is not None})
+        seen: dict[str, tuple[int, bytes, int]] = {}
+        if keys:
+            rows = tx.all(
+                "SELECT idem_key, seq, leaf, logged_at_us FROM ledger_entries "
+                f"WHERE idem_key IN ({tx.marks(len(keys))})",
+                keys,
+            )
+            seen = {str(k): (int(s), bytes(leaf), int(t)) for k, s, leaf, t in rows}
+        entry_rows: list[tuple[int, bytes, str, str | None, int, str | None, str | None]] = []
+        hash_rows: list[tuple[int, bytes]] = []
+        personal_rows: list[tuple[int, str, bytes]] = []
+        results: list[Appended] = []
+        batch_keys: dict[str, Appended] = {}
+        size, stack, last_us, next_id = edge.size, list(edge.stack), edge.last_us, stored
+        sha256, clock = hashlib.sha256, self.clock
+        for entry in entries:
+            key = entry.idem_key
+            if key is not None:
+                if key in seen:
                     seq, leaf, at = seen[key]
                     results.append(Appended(seq, leaf_hash(leaf), at, duplicate=True))
                     continue
-                if key is not None and key in batch_keys:
+                if key in batch_keys:
                     first = batch_keys[key]
                     results.append(Appended(first.seq, first.leaf_hash, first.logged_at_us, duplicate=True))
                     continue
-                # Time never goes backwards in the log, even if the wall clock does.
-                last_us = at_us = max(self.clock(), last_us)
-                leaf, user_ref = self._leaf(conn, size, at_us, entry, personal_rows)
-                lh = leaf_hash(leaf)
-                siblings = reader.read_hashes(new_hash_indexes(size))
-                first_index = stored_hash_index(0, size)
-                for offset, h in enumerate(hashes_for_leaf(size, lh, siblings)):
-                    cache[first_index + offset] = h
-                    hash_rows.append((first_index + offset, bytes(h)))
-                entry_rows.append((size, leaf, entry.event_type, entry.content_id, at_us, user_ref, key))
-                appended = Appended(size, lh, at_us)
-                if key is not None:
-                    batch_keys[key] = appended
-                results.append(appended)
-                size += 1
-            if entry_rows:
-                try:
-                    self.store.insert(conn, entry_rows, hash_rows, personal_rows)
-                except IntegrityError:
-                    # We hold the only write lock and checked every idempotency key, so a clash
-                    # means rows were written into the ledger tables by something else.
-                    raise LedgerDamaged(
-                        f"ledger tables hold rows at or beyond seq {entry_rows[0][0]} that the Merkle tree "
-                        "does not cover: they were edited outside synthguard; export and verify to see what",
-                        message_zh=f"账本表在位置 {entry_rows[0][0]} 及之后有不属于默克尔树的行："
-                        "已被绕过 synthguard 修改，请导出并核验",
-                    ) from None
-        # Committed: only now does the in-memory state move forward.
-        self._frontier = {i: cache[i] for i in frontier_indexes(size)}
-        self._stored = stored + len(hash_rows)
-        self._last_us = last_us
-        return results
+            # Time never goes backwards in the log, even if the wall clock does.
+            last_us = at_us = max(clock(), last_us)
+            leaf, user_ref = self._leaf(tx, size, at_us, entry, personal_rows)
+            # RFC 9162 2.1.1 hashing (merkle.leaf_hash/node_hash, inlined: this loop is the hot path).
+            h = sha256(LEAF_PREFIX + leaf).digest()
+            lh = Hash(h)
+            hash_rows.append((next_id, h))
+            next_id += 1
+            n = size
+            while n & 1:  # each trailing 1-bit of n completes a subtree with the stack's top
+                h = sha256(NODE_PREFIX + stack.pop() + h).digest()
+                hash_rows.append((next_id, h))
+                next_id += 1
+                n >>= 1
+            stack.append(h)
+            entry_rows.append((size, leaf, entry.event_type, entry.content_id, at_us, user_ref, key))
+            appended = Appended(size, lh, at_us)
+            if key is not None:
+                batch_keys[key] = appended
+            results.append(appended)
+            size += 1
+        if entry_rows:
+            try:
+                tx.cur.executemany(self.store.insert_entry_sql, entry_rows)
+                tx.cur.executemany(self.store.insert_hash_sql, hash_rows)
+                if personal_rows:
+                    tx.cur.executemany(self.store.insert_personal_sql, personal_rows)
+            except self.store.integrity_error:
+                # We hold the only write lock and checked every idempotency key, so a clash
+                # means rows were written into the ledger tables by something else.
+                raise LedgerDamaged(
+                    f"ledger tables hold rows at or beyond seq {entry_rows[0][0]} that the Merkle tree "
+                    "does not cover: they were edited outside synthguard; export and verify to see what",
+                    message_zh=f"账本表在位置 {entry_rows[0][0]} 及之后有不属于默克尔树的行："
+                    "已被绕过 synthguard 修改，请导出并核验",
+                ) from None
+        return results, _Edge(next_id, size, tuple(stack), last_us)
 
     def _leaf(
         self,
-        conn: Connection,
+        tx: WriteTx,
         seq: int,
         at_us: int,
         entry: Entry,
         personal_rows: list[tuple[int, str, bytes]],
     ) -> tuple[bytes, str | None]:
-        body: dict[str, Any] = {
-            "v": LEAF_VERSION,
-            "seq": seq,
-            "time": iso_us(at_us),
-            "type": entry.event_type,
-        }
-        if entry.content_id is not None:
-            body["content_id"] = entry.content_id
-        if entry.refs:
-            body["refs"] = dict(entry.refs)
-        if entry.idem_key is not None:
-            body["idem"] = entry.idem_key
         user_ref = None
+        commitment = None
         if entry.user_id is not None or entry.personal:
             if self.sealer is None:
                 raise LedgerError(
                     "this log has no personal-data vault", message_zh="该账本未配置个人信息保险库"
                 )
-            commitment, row = self.sealer.seal(conn, seq, at_us, entry.user_id, entry.personal)
-            body["personal"] = commitment
+            commitment, row = self.sealer.seal(tx, seq, at_us, entry.user_id, entry.personal)
             personal_rows.append(row)
             if entry.user_id is not None:
                 user_ref = self.sealer.pseudonym(entry.user_id)
         try:
-            leaf = canonical_json(body)
-        except (TypeError, ValueError) as exc:
+            leaf = leaf_json(
+                seq, iso_us(at_us), entry.event_type, entry.content_id, entry.refs, entry.idem_key, commitment
+            )
+        except (TypeError, ValueError, RecursionError) as exc:
             raise LedgerError(
                 f"entry refs must be JSON values: {exc}", message_zh=f"条目引用必须是 JSON 值：{exc}"
             ) from None

@@ -26,16 +26,19 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from synthguard.errors import ConfigError, LedgerError
 from synthguard.store.models import LedgerDataKey, LedgerPersonal
+
+if TYPE_CHECKING:
+    from synthguard.ledger.log import WriteTx
 
 NONCE_BYTES = 12
 SALT_BYTES = 16
@@ -98,49 +101,61 @@ class PersonalVault:
     def pseudonym(self, user_id: str) -> str:
         return hmac.new(self._pseud_key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def _data_key(self, conn: Connection, period: str, *, create: bool) -> AESGCM | None:
+    def _data_key(self, conn: Connection, period: str) -> AESGCM | None:
+        """The period's key for reading (None once retention destroyed it)."""
         with self._lock:
-            cached = self._keys.get(period) or (self._pending.get(period) if create else None)
+            cached = self._keys.get(period)
         if cached is not None:
             return cached
         row = conn.execute(
             select(*LedgerDataKey.__table__.c).where(LedgerDataKey.period == period)
         ).one_or_none()
+        if row is None or row.wrapped is None:
+            return None
+        key = self._unwrap(period, bytes(row.wrapped))
+        with self._lock:
+            self._keys[period] = key
+        return key
+
+    def _append_key(self, tx: WriteTx, period: str) -> AESGCM:
+        """The period's key for sealing inside an append transaction, made on the month's first entry."""
+        with self._lock:
+            cached = self._keys.get(period) or self._pending.get(period)
+        if cached is not None:
+            return cached
+        row = tx.one(f"SELECT wrapped FROM ledger_data_keys WHERE period = {tx.mark}", (period,))
         if row is None:
-            if not create:
-                return None
             raw = os.urandom(32)
             nonce = os.urandom(NONCE_BYTES)
             wrapped = nonce + self._wrap.encrypt(nonce, raw, period.encode())
             from synthguard.ledger.log import now_us
 
-            conn.execute(
-                insert(LedgerDataKey).values(
-                    period=period, wrapped=wrapped, created_at_us=now_us(), destroyed_at_us=None
-                )
+            tx.cur.execute(
+                "INSERT INTO ledger_data_keys (period, wrapped, created_at_us, destroyed_at_us) "
+                f"VALUES ({tx.marks(4)})",
+                (period, wrapped, now_us(), None),
             )
-        elif row.wrapped is None:
-            if create:
-                raise LedgerError(
-                    f"the data key of {period} was destroyed by retention; cannot log into it",
-                    message_zh=f"{period} 的数据密钥已按保存期限销毁，无法再写入",
-                )
-            return None
+            key = AESGCM(raw)
+        elif row[0] is None:
+            raise LedgerError(
+                f"the data key of {period} was destroyed by retention; cannot log into it",
+                message_zh=f"{period} 的数据密钥已按保存期限销毁，无法再写入",
+            )
         else:
-            try:
-                raw = self._wrap.decrypt(
-                    row.wrapped[:NONCE_BYTES], row.wrapped[NONCE_BYTES:], period.encode()
-                )
-            except InvalidTag:
-                raise ConfigError(
-                    f"the ledger master key cannot unwrap the {period} data key (replicas must share it)",
-                    message_zh=f"账本主密钥无法解开 {period} 数据密钥（各副本须使用同一主密钥）",
-                ) from None
-        key = AESGCM(raw)
+            key = self._unwrap(period, bytes(row[0]))
         with self._lock:
             # A key read or made inside an append transaction is trusted only after that commits.
-            (self._pending if create else self._keys)[period] = key
+            self._pending[period] = key
         return key
+
+    def _unwrap(self, period: str, wrapped: bytes) -> AESGCM:
+        try:
+            return AESGCM(self._wrap.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], period.encode()))
+        except InvalidTag:
+            raise ConfigError(
+                f"the ledger master key cannot unwrap the {period} data key (replicas must share it)",
+                message_zh=f"账本主密钥无法解开 {period} 数据密钥（各副本须使用同一主密钥）",
+            ) from None
 
     def end_transaction(self, committed: bool) -> None:
         with self._lock:
@@ -150,7 +165,7 @@ class PersonalVault:
 
     def seal(
         self,
-        conn: Connection,
+        tx: WriteTx,
         seq: int,
         logged_at_us: int,
         user_id: str | None,
@@ -159,8 +174,7 @@ class PersonalVault:
         from synthguard.ledger.log import canonical_json
 
         period = period_of(logged_at_us)
-        key = self._data_key(conn, period, create=True)
-        assert key is not None
+        key = self._append_key(tx, period)
         salt = os.urandom(SALT_BYTES)
         plain = canonical_json(
             {"salt": base64.b64encode(salt).decode(), "user_id": user_id, "data": dict(data or {})}
@@ -181,7 +195,7 @@ class PersonalVault:
                 select(*LedgerPersonal.__table__.c).where(LedgerPersonal.seq.in_(sorted(set(seqs))))
             ).all()
             for row in rows:
-                key = self._data_key(conn, row.period, create=False)
+                key = self._data_key(conn, row.period)
                 if key is None:
                     continue
                 try:

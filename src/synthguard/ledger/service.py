@@ -8,21 +8,31 @@ Retention (Cybersecurity Law Art. 21: >= 6 months): :meth:`Ledger.purge` erases 
 data older than ``ledger_retention_days`` (never fewer than :data:`MIN_RETENTION_DAYS`), unlinks
 the user pseudonyms, destroys the data keys of whole past months, and logs an entry saying so.
 Leaves and hashes are never touched, so every proof stays valid. Run it from cron or a timer
-(``synthguard ledger purge``); it is idempotent.
+(``synthguard ledger purge``); it is idempotent. The erasure and its own ``ledger.purge`` entry
+commit in one transaction: a crash leaves both or neither.
+
+Three ways to write, one guarantee (an acknowledged entry is committed with ``synchronous=FULL``):
+:meth:`Ledger.record`/:meth:`Ledger.record_many` return after the commit; :meth:`Ledger.submit`
+returns a future at once and a background thread commits in batches (for the gateway's hot path,
+see :mod:`synthguard.ledger.batcher`); ``record_many(..., conn=)`` inside
+:meth:`Ledger.transaction` commits with the caller's own rows (the label records in ``core``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from synthguard.config import Settings
 from synthguard.errors import ConfigError, LedgerError, NotFound
+from synthguard.ledger.batcher import Batcher
 from synthguard.ledger.checkpoint import Checkpoint, CheckpointSigner, CheckpointVerifier, SignedCheckpoint
 from synthguard.ledger.log import (
     Appended,
@@ -101,6 +111,7 @@ class Ledger:
         self.signer = CheckpointSigner.load_or_create(
             settings.ledger_origin, settings.keys_dir / CHECKPOINT_KEY_FILE
         )
+        self._batcher: Batcher | None = None
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = now_us) -> Ledger:
@@ -116,7 +127,17 @@ class Ledger:
         return cls(settings, clock)
 
     def close(self) -> None:
+        """Commit what :meth:`submit` queued, then release the connections."""
+        if self._batcher is not None:
+            self._batcher.close()
+        self.log.close()
         self.engine.dispose()
+
+    def shares_database(self, engine: Engine) -> bool:
+        """Whether ``engine`` is this ledger's database, so one transaction can span both."""
+        return engine.url.render_as_string(hide_password=False) == self.engine.url.render_as_string(
+            hide_password=False
+        )
 
     @property
     def verifier(self) -> CheckpointVerifier:
@@ -138,9 +159,45 @@ class Ledger:
         entry = Entry(event_type, content_id, refs, user_id, personal, idem_key)
         return _append_result(self.log.append(entry))
 
-    def record_many(self, entries: Sequence[Entry]) -> list[Appended]:
-        """Log a batch in one transaction (one fsync); returns once it is committed."""
-        return self.log.append_many(entries)
+    def record_many(self, entries: Sequence[Entry], *, conn: Connection | None = None) -> list[Appended]:
+        """Log a batch in one transaction (one fsync); returns once it is committed.
+
+        With ``conn`` from :meth:`transaction` the batch joins that transaction instead and is
+        committed (acknowledged) when the ``with`` block ends without an exception.
+        """
+        return self.log.append_many(entries, conn)
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """``with ledger.transaction() as conn:`` a write transaction on the ledger's database.
+
+        Rows the caller writes through ``conn`` (Core, or ``Session(bind=conn)`` + ``flush``) and
+        entries logged with ``record_many(..., conn=conn)`` commit together or not at all, with
+        ``synchronous=FULL``. It holds the ledger's write lock: keep it short.
+        """
+        return self.log.transaction()
+
+    @property
+    def batcher(self) -> Batcher:
+        if self._batcher is None:
+            self._batcher = Batcher(
+                self.log,
+                max_entries=self.settings.ledger_batch_max,
+                max_wait_ms=self.settings.ledger_batch_wait_ms,
+            )
+        return self._batcher
+
+    def submit(self, entry: Entry) -> Future[Appended]:
+        """Queue ``entry`` for the background writer; the future resolves once it is committed.
+
+        For hot paths (the gateway): returns at once; a resolved future is an acknowledgement as
+        durable as :meth:`record`'s return (see :mod:`synthguard.ledger.batcher`). In async code:
+        ``await ledger.asubmit(entry)`` or ``await asyncio.wrap_future(ledger.submit(entry))``.
+        """
+        return self.batcher.submit(entry)
+
+    async def asubmit(self, entry: Entry) -> Appended:
+        """Awaitable :meth:`submit`: returns the committed entry without blocking the event loop."""
+        return await self.batcher.asubmit(entry)
 
     # --- checkpoints and proofs --------------------------------------------------------------------
 
@@ -313,7 +370,8 @@ class Ledger:
         """Erase personal data past retention and log that it ran (see the module docstring)."""
         at = self.clock() if now is None else now
         cutoff = at - self.retention_days * DAY_US
-        with self.store.write() as conn:
+        # Erasure and its ledger entry in one transaction: a crash leaves both or neither.
+        with self.log.transaction() as conn:
             doomed = select(LedgerEntry.seq).where(LedgerEntry.logged_at_us < cutoff)
             erased = conn.execute(delete(LedgerPersonal).where(LedgerPersonal.seq.in_(doomed))).rowcount
             unlinked = conn.execute(
@@ -326,15 +384,15 @@ class Ledger:
             last_seq = conn.execute(
                 select(func.max(LedgerEntry.seq)).where(LedgerEntry.logged_at_us < cutoff)
             ).scalar()
-        appended = self.record(
-            "ledger.purge",
-            retention_days=self.retention_days,
-            cutoff=iso_us(cutoff),
-            erased_through_seq=last_seq,
-            personal_records_erased=int(erased or 0),
-            entries_unlinked=int(unlinked or 0),
-            keys_destroyed=months,
-        )
+            refs = {
+                "retention_days": self.retention_days,
+                "cutoff": iso_us(cutoff),
+                "erased_through_seq": last_seq,
+                "personal_records_erased": int(erased or 0),
+                "entries_unlinked": int(unlinked or 0),
+                "keys_destroyed": months,
+            }
+            (appended,) = self.log.append_many([Entry("ledger.purge", None, refs)], conn)
         return PurgeResult(
             ran_at=iso_us(at),
             retention_days=self.retention_days,

@@ -1,6 +1,23 @@
-// Label desk: calls the same /v1/labels API as the CLI. No framework, no CDN.
+// Console and label desk helpers. No framework, no CDN (htmx.min.js is vendored beside this file).
 (function () {
   const $ = (id) => document.getElementById(id);
+
+  // SLA timers: any element with data-due="<ISO time>" counts down, and turns red once overdue.
+  function tick() {
+    const now = Date.now();
+    document.querySelectorAll("[data-due]").forEach((el) => {
+      const left = Math.round((Date.parse(el.dataset.due) - now) / 1000);
+      const abs = Math.abs(left);
+      const h = Math.floor(abs / 3600), m = Math.floor((abs % 3600) / 60);
+      el.textContent = (left < 0 ? "超时 overdue " : "剩余 left ") + h + "h " + m + "m";
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  if (!window.__sgTimer) { window.__sgTimer = setInterval(tick, 1000); }
+  tick();
+
+  // Label desk: calls the same /v1/labels API as the CLI.
+  if (!$("inspect")) return;
   const show = (text, cls) => { $("result").textContent = text; $("result").className = cls || ""; };
   function chosen() {
     const f = $("file").files[0];

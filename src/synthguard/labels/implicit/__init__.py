@@ -10,9 +10,11 @@ from synthguard.labels.implicit.files import (
     atomic_write,
     content_digest,
     identify_path,
+    open_source,
     read_label,
     read_raw,
     write_label,
+    write_opened,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, by_name, identify, plugins
 from synthguard.labels.implicit.verdict import evaluate
@@ -25,8 +27,10 @@ __all__ = [
     "evaluate",
     "identify",
     "identify_path",
+    "open_source",
     "plugins",
     "read_label",
     "read_raw",
     "write_label",
+    "write_opened",
 ]

@@ -8,9 +8,10 @@ a bad file never leaves a half-written result and the original is untouched on a
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +19,22 @@ from synthguard.errors import UnsupportedFormat
 from synthguard.labels.implicit.registry import HEAD_BYTES, FormatPlugin, identify
 from synthguard.labels.implicit.verdict import evaluate
 from synthguard.labels.model import AIGCLabel, LabelFinding, RawLabel
+
+
+# Files up to this size are read with one system call and parsed from memory: labeling a batch of
+# photos is dominated by per-file syscalls, not by bytes. Larger files (video) are streamed.
+IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def open_source(path: Path) -> Iterator[BinaryIO]:
+    """The file as a seekable binary stream: in memory when small, the open file otherwise."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= IN_MEMORY_MAX_BYTES:
+            yield io.BytesIO(handle.read())
+        else:
+            yield handle
 
 
 def open_plugin(src: BinaryIO, filename: str = "") -> FormatPlugin:
@@ -61,16 +78,29 @@ def write_label(
     """Write ``label`` into ``path`` (in place) or ``out``; atomic either way. Returns the written path."""
     source = Path(path)
     target = Path(out) if out is not None else source
-    with open(source, "rb") as src:
-        plugin = open_plugin(src, source.name)
-        write = plugin.write
-        if write is None:
-            raise UnsupportedFormat(
-                f"{plugin.name}: synthguard reads labels in this format but cannot write them",
-                message_zh=f"{plugin.name} 格式仅支持读取隐式标识，暂不支持写入",
-            )
-        atomic_write(target, lambda dst: write(src, dst, label), fsync=fsync, like=source)
+    with open_source(source) as src:
+        write_opened(open_plugin(src, source.name), src, label, target, fsync=fsync, like=source)
     return target
+
+
+def write_opened(
+    plugin: FormatPlugin,
+    src: BinaryIO,
+    label: AIGCLabel,
+    target: Path,
+    *,
+    fsync: bool = True,
+    like: Path | None = None,
+) -> None:
+    """``write_label`` for a source the caller already opened and identified (one parse per file)."""
+    write = plugin.write
+    if write is None:
+        raise UnsupportedFormat(
+            f"{plugin.name}: synthguard reads labels in this format but cannot write them",
+            message_zh=f"{plugin.name} 格式仅支持读取隐式标识，暂不支持写入",
+        )
+    src.seek(0)
+    atomic_write(target, lambda dst: write(src, dst, label), fsync=fsync, like=like)
 
 
 def atomic_write(

@@ -58,6 +58,12 @@ def evaluate(fmt: str, raws: list[RawLabel]) -> LabelFinding:
         problems.append(f"{len(raws)} AIGC carriers ({kind}); GB 45438 6.1 allows exactly one")
     label = labels[0] if labels else None
     if label is not None:
+        for key in ("ReservedCode1", "ReservedCode2"):
+            if getattr(label, key).startswith('{"SecurityData":'):
+                warnings.append(
+                    f"{key} holds TC260-PG-202511A SecurityData: its quotes are escaped, which strict "
+                    "GB 45438 Annex E j) readers may flag"
+                )
         for key in ("ContentProducer", "ContentPropagator"):
             code = getattr(label, key)
             if code:

@@ -1,0 +1,237 @@
+"""Gateway overhead: the same workload against the upstream directly and through synthguard, one run.
+
+numbers.md (Gateway) targets, against the same upstream directly in the same run: added latency
+p50 <= 3 ms and p99 <= 10 ms with review, labels and the ledger write on; >= 700 requests/s per
+gateway core (non-stream); >= 5,000 streamed chunks/s per core; first content delayed <= 5 ms
+beyond the hold-back window.
+
+Both servers are real processes under uvicorn (one worker each, so the gateway uses one core): the
+offline demo upstream (``python -m synthguard.gateway.demo``) and ``synthguard serve`` routing the
+``demo`` model to it. The load generator is asyncio + httpx in this process (``wrk`` cannot read
+SSE events). The peer is the upstream itself: "added" is gateway minus direct.
+
+Run: ``.venv/bin/python benchmarks/gateway.py`` (``--requests 300 --concurrency 32``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PROVIDER = "001191110108MA01AB2C3T10001"
+PROMPT = "请用三句话介绍一下深度合成内容的标识要求。"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not start")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def one(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], stream: bool
+) -> tuple[float, float, int]:
+    """(total seconds, seconds to first content, content chunks) for one chat completion."""
+    body = {"model": "demo", "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
+    start = time.perf_counter()
+    if not stream:
+        r = await client.post(url, json=body, headers=headers)
+        r.raise_for_status()
+        elapsed = time.perf_counter() - start
+        return elapsed, elapsed, 1
+    first = 0.0
+    chunks = 0
+    async with client.stream("POST", url, json=body, headers=headers) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            choices = json.loads(line[6:]).get("choices") or [{}]
+            if choices[0].get("delta", {}).get("content"):
+                chunks += 1
+                if not first:
+                    first = time.perf_counter() - start
+    return time.perf_counter() - start, first, chunks
+
+
+async def run(url: str, headers: dict[str, str], n: int, concurrency: int, stream: bool) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await one(client, url, headers, stream)  # warm-up: connections, lazy loads
+        sem = asyncio.Semaphore(concurrency)
+        results: list[tuple[float, float, int]] = []
+
+        async def task() -> None:
+            async with sem:
+                results.append(await one(client, url, headers, stream))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(task() for _ in range(n)))
+        wall = time.perf_counter() - start
+    totals = [r[0] * 1000 for r in results]
+    firsts = [r[1] * 1000 for r in results]
+    return {
+        "p50": statistics.median(totals),
+        "p99": pct(totals, 0.99),
+        "first_p50": statistics.median(firsts),
+        "rps": n / wall,
+        "chunks_s": sum(r[2] for r in results) / wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sg-bench-gw-"))
+    up_port, gw_port = free_port(), free_port()
+    upstream = f"http://127.0.0.1:{up_port}/v1"
+    env = {
+        **os.environ,
+        "SYNTHGUARD_DATA_DIR": str(data_dir),
+        "SYNTHGUARD_PROVIDER_CODE": PROVIDER,
+        "SYNTHGUARD_FILING_NUMBER": "Bench-0001",
+        "SYNTHGUARD_GATEWAY_UPSTREAMS": json.dumps({"demo": upstream}),
+        "SYNTHGUARD_APIKEY_RATE_PER_MIN": "0",
+        "SYNTHGUARD_DEMO_CHUNK_CHARS": "4",
+    }
+    cli = [str(BIN / "synthguard")]
+    subprocess.run(
+        [*cli, "users", "add", "bench", "--id-number", "11010519491231002X"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    created = subprocess.run(
+        [*cli, "apikeys", "create", "--user", "bench", "--json"], env=env, check=True, capture_output=True
+    )
+    key = json.loads(created.stdout)["api_key"]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "synthguard.gateway.demo", "--port", str(up_port)], env=env),
+        subprocess.Popen(
+            [*cli, "serve", "--port", str(gw_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    try:
+        wait_up(f"{upstream}/models")
+        wait_up(f"http://127.0.0.1:{gw_port}/healthz")
+        direct = f"{upstream}/chat/completions"
+        via = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
+        auth = {"Authorization": f"Bearer {key}"}
+        rows: list[tuple[str, str, str, str, str]] = []
+
+        def measure(label: str, n: int, conc: int, stream: bool) -> tuple[dict[str, float], dict[str, float]]:
+            d = asyncio.run(run(direct, {}, n, conc, stream))
+            g = asyncio.run(run(via, auth, n, conc, stream))
+            return d, g
+
+        d, g = measure("sequential", max(50, args.requests // 3), 1, False)
+        rows.append(
+            (
+                "non-stream latency p50, one at a time (ms)",
+                f"{d['p50']:.2f}",
+                f"{g['p50']:.2f}",
+                f"+{g['p50'] - d['p50']:.2f}",
+                "added <= 3",
+            )
+        )
+        rows.append(
+            (
+                "non-stream latency p99, one at a time (ms)",
+                f"{d['p99']:.2f}",
+                f"{g['p99']:.2f}",
+                f"+{g['p99'] - d['p99']:.2f}",
+                "added <= 10",
+            )
+        )
+        d, g = measure("concurrent", args.requests, args.concurrency, False)
+        rows.append(
+            (
+                f"requests/s at {args.concurrency} concurrent",
+                f"{d['rps']:.0f}",
+                f"{g['rps']:.0f}",
+                f"{g['rps'] / d['rps']:.2f}x",
+                ">= 700",
+            )
+        )
+        d, g = measure("stream sequential", max(30, args.requests // 5), 1, True)
+        rows.append(
+            (
+                "stream: first content p50, one at a time (ms)",
+                f"{d['first_p50']:.2f}",
+                f"{g['first_p50']:.2f}",
+                f"+{g['first_p50'] - d['first_p50']:.2f}",
+                "added <= 5 + hold-back",
+            )
+        )
+        rows.append(
+            (
+                "stream: whole answer p50, one at a time (ms)",
+                f"{d['p50']:.2f}",
+                f"{g['p50']:.2f}",
+                f"+{g['p50'] - d['p50']:.2f}",
+                "",
+            )
+        )
+        d, g = measure("stream concurrent", max(40, args.requests // 3), 8, True)
+        rows.append(
+            (
+                "stream: content chunks/s at 8 concurrent",
+                f"{d['chunks_s']:.0f}",
+                f"{g['chunks_s']:.0f}",
+                f"{g['chunks_s'] / d['chunks_s']:.2f}x",
+                ">= 5,000",
+            )
+        )
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+    print(f"\nsynthguard gateway vs the same upstream directly (one uvicorn worker each; data {data_dir})")
+    print("review (keyword library + PII) on, explicit notice, signed text label, ledger record per answer\n")
+    widths = [
+        max(len(r[i]) for r in [*rows, ("metric", "direct", "via synthguard", "added", "target")])
+        for i in range(5)
+    ]
+    header = ("metric", "direct", "via synthguard", "added", "target")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""API keys for the gateway: issued per user, shown once, stored hashed, scoped, revocable, rate-limited.
+
+A key is ``sk-<key_id>-<secret>``; the store keeps ``key_id`` (to list and revoke) and the SHA-256
+of the whole key. SHA-256 rather than a password hash: the secret is 192 random bits, so there is
+nothing to brute-force and the lookup must cost microseconds on every request.
+
+The per-minute counter and the quota live in the store (``api_key_windows``, ``api_keys.used``) and
+are bumped with single UPDATE statements, so two gateway replicas enforce one limit between them.
+Admin keys (``role="admin"``) open the admin endpoints; scopes narrow what a key may call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from synthguard.errors import AuthenticationFailed, InvalidIdentity, NotFound, QuotaExceeded, RateLimited
+from synthguard.store.models import ApiKey, ApiKeyWindow, IdentityUser, utcnow
+
+SCOPES = ("chat", "completions", "images", "audio", "publish", "admin")
+DEFAULT_SCOPES = ("chat", "completions", "images", "audio", "publish")
+ROLES = ("user", "admin")
+PREFIX = "sk-"
+WINDOW_KEEP_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    user_id: int
+    user_name: str
+    role: str
+    scopes: tuple[str, ...]
+    rate_per_min: int
+    quota: int
+    used: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    name: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "key_id": self.key_id,
+            "user": self.user_name,
+            "name": self.name,
+            "role": self.role,
+            "scopes": list(self.scopes),
+            "rate_per_min": self.rate_per_min,
+            "quota": self.quota,
+            "used": self.used,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _info(row: ApiKey, user_name: str) -> KeyInfo:
+    return KeyInfo(
+        key_id=row.key_id,
+        user_id=row.user_id,
+        user_name=user_name,
+        role=row.role,
+        scopes=tuple(row.scopes or ()),
+        rate_per_min=row.rate_per_min,
+        quota=row.quota,
+        used=int(row.used or 0),
+        created_at=_aware(row.created_at) or utcnow(),
+        revoked_at=_aware(row.revoked_at),
+        name=row.name,
+    )
+
+
+class ApiKeys:
+    def __init__(self, sessions: sessionmaker[Session], *, rate_per_min: int = 0, quota: int = 0) -> None:
+        self.sessions = sessions
+        self.default_rate = rate_per_min
+        self.default_quota = quota
+
+    def create(
+        self,
+        user: str,
+        *,
+        name: str = "",
+        role: str = "user",
+        scopes: tuple[str, ...] | list[str] | None = None,
+        rate_per_min: int | None = None,
+        quota: int | None = None,
+    ) -> tuple[str, KeyInfo]:
+        """Issue a key; the plain key is returned here once and never again."""
+        if role not in ROLES:
+            raise InvalidIdentity(
+                f"role must be one of {', '.join(ROLES)}", message_zh="角色须为 user 或 admin"
+            )
+        chosen = tuple(scopes) if scopes else (DEFAULT_SCOPES + (("admin",) if role == "admin" else ()))
+        unknown = [s for s in chosen if s not in SCOPES]
+        if unknown:
+            raise InvalidIdentity(
+                f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}", message_zh="未知的权限范围"
+            )
+        rate = self.default_rate if rate_per_min is None else rate_per_min
+        limit = self.default_quota if quota is None else quota
+        if rate < 0 or limit < 0:
+            raise InvalidIdentity("rate and quota must be >= 0", message_zh="速率与配额须为非负数")
+        with self.sessions.begin() as session:
+            owner = session.scalar(select(IdentityUser).where(IdentityUser.name == user))
+            if owner is None:
+                raise NotFound(f"no user {user!r}", message_zh=f"用户 {user!r} 不存在")
+            key_id = secrets.token_hex(8)
+            plain = f"{PREFIX}{key_id}-{secrets.token_urlsafe(24)}"
+            row = ApiKey(
+                key_id=key_id,
+                secret_sha256=_hash(plain),
+                user_id=owner.id,
+                name=name[:128],
+                role=role,
+                scopes=list(chosen),
+                rate_per_min=rate,
+                quota=limit,
+                used=0,
+            )
+            session.add(row)
+            session.flush()
+            return plain, _info(row, owner.name)
+
+    def list_keys(self, *, user: str = "") -> list[KeyInfo]:
+        with self.sessions() as session:
+            query = select(ApiKey, IdentityUser.name).join(IdentityUser, IdentityUser.id == ApiKey.user_id)
+            if user:
+                query = query.where(IdentityUser.name == user)
+            return [_info(k, n) for k, n in session.execute(query.order_by(ApiKey.created_at))]
+
+    def revoke(self, key_id: str) -> KeyInfo:
+        key_id = key_id.removeprefix(PREFIX).split("-", 1)[0]
+        with self.sessions.begin() as session:
+            row = session.get(ApiKey, key_id)
+            if row is None:
+                raise NotFound(f"no API key {key_id!r}", message_zh=f"API 密钥 {key_id!r} 不存在")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            owner = session.get(IdentityUser, row.user_id)
+            return _info(row, owner.name if owner else "")
+
+    def authenticate(self, plain: str) -> KeyInfo:
+        """The key's owner and limits; 401 for a missing, unknown or revoked key."""
+        if not plain.startswith(PREFIX) or len(plain) > 200:
+            raise AuthenticationFailed(
+                "send your API key as 'Authorization: Bearer sk-...'",
+                message_zh="请以 Authorization: Bearer sk-... 发送 API 密钥",
+            )
+        with self.sessions() as session:
+            found = session.execute(
+                select(ApiKey, IdentityUser.name)
+                .join(IdentityUser, IdentityUser.id == ApiKey.user_id)
+                .where(ApiKey.secret_sha256 == _hash(plain))
+            ).first()
+        if found is None:
+            raise AuthenticationFailed("incorrect API key provided", message_zh="API 密钥不正确")
+        row, user_name = found
+        if row.revoked_at is not None:
+            raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
+        return _info(row, user_name)
+
+    def charge(self, key: KeyInfo, *, now: float | None = None) -> None:
+        """Count one request against the key's minute window and quota, or refuse it (429).
+
+        Both checks are conditional UPDATEs, atomic in SQLite and PostgreSQL, so concurrent
+        requests on several replicas can never overshoot the limit together.
+        """
+        minute = int((now if now is not None else time.time()) // 60)
+        if key.rate_per_min:
+            _ensure_window(self.sessions, key.key_id, minute)
+        with self.sessions.begin() as session:
+            if key.rate_per_min:
+                bumped = session.execute(
+                    update(ApiKeyWindow)
+                    .where(
+                        ApiKeyWindow.key_id == key.key_id,
+                        ApiKeyWindow.minute == minute,
+                        ApiKeyWindow.count < key.rate_per_min,
+                    )
+                    .values(count=ApiKeyWindow.count + 1)
+                )
+                if bumped.rowcount == 0:  # type: ignore[attr-defined]
+                    raise RateLimited(
+                        f"rate limit of {key.rate_per_min} requests per minute reached for this key",
+                        message_zh=f"该密钥每分钟最多 {key.rate_per_min} 次请求",
+                    )
+            quota_clause = ApiKey.used < ApiKey.quota if key.quota else ApiKey.key_id == key.key_id
+            bumped = session.execute(
+                update(ApiKey)
+                .where(ApiKey.key_id == key.key_id, quota_clause)
+                .values(used=ApiKey.used + 1, last_used_at=utcnow())
+            )
+            if bumped.rowcount == 0:  # type: ignore[attr-defined]
+                # Raising rolls back the minute-window bump too: a refused request costs nothing.
+                raise QuotaExceeded(
+                    f"this key's quota of {key.quota} requests is used up",
+                    message_zh=f"该密钥 {key.quota} 次配额已用完",
+                )
+            if minute % WINDOW_KEEP_MINUTES == 0:
+                session.execute(
+                    delete(ApiKeyWindow).where(
+                        ApiKeyWindow.key_id == key.key_id, ApiKeyWindow.minute < minute - WINDOW_KEEP_MINUTES
+                    )
+                )
+
+
+def _ensure_window(sessions: sessionmaker[Session], key_id: str, minute: int) -> None:
+    # Insert the window row in its own transaction; a concurrent insert by another replica is fine.
+    try:
+        with sessions.begin() as session:
+            if session.get(ApiKeyWindow, (key_id, minute)) is None:
+                session.add(ApiKeyWindow(key_id=key_id, minute=minute, count=0))
+    except IntegrityError:
+        pass

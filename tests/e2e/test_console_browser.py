@@ -1,0 +1,126 @@
+"""The console and public pages in headless Chromium: a reviewer logs in and decides a queued item,
+a ban in the console is refused by the gateway, a public complaint is answered by staff, and the
+public check page shows the verdict of a labeled file. Screenshots are kept in tests/e2e/artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from synthguard.review import read_library, sample_library
+from tests.conftest import make_png
+from tests.e2e.conftest import ARTIFACTS, FILING, PASSWORD
+from tests.gateway.conftest import Running
+
+RUMOUR = "演示谣言词"
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Any:
+    context: BrowserContext = browser_context
+    context.clear_cookies()
+    page = context.new_page()
+    yield page
+    page.close()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, base: str, user: str) -> None:
+    page.goto(base + "/console/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("header .who")).to_contain_text(user)
+
+
+def test_reviewer_logs_in_claims_and_decides_an_item_as_illegal(page: Page, service: Running) -> None:
+    entries, _ = read_library(sample_library(), "sample_library.csv")
+    service.core.reviewer.library.import_entries(entries, source="e2e")
+    decision = service.core.review_text(f"转发：{RUMOUR}，速看", user_id="alice")
+    item = decision.queue_item_id
+    assert item is not None
+    log_in(page, service.url, "reviewer")
+    expect(page.locator("footer#filing")).to_contain_text(FILING)
+    page.click("header nav a[href='/console/queue']")
+    page.click(f"tr[data-item='{item}'] a")
+    expect(page.locator("[data-content] mark")).to_have_text(RUMOUR)
+    page.click("#claim")
+    expect(page.locator("[data-claimed-by]")).to_have_text("reviewer")
+    page.fill("#reason", "谣言，已核实 A.1.g")
+    shot(page, "01-review-item-claimed")
+    page.click("#decide-illegal")
+    expect(page.locator("[data-incident-status]")).to_have_text("open")
+    expect(page.locator("h1")).to_contain_text(f"Review item #{item} found illegal")
+    shot(page, "02-incident-opened")
+    view = service.core.reviewer.queue.get(item)
+    assert (view.status, view.outcome, view.decided_by) == ("decided", "block", "reviewer")
+
+
+def test_banned_user_is_refused_by_the_gateway_at_once(page: Page, service: Running) -> None:
+    api = openai.OpenAI(base_url=service.url + "/v1", api_key=service.keys["dave"], max_retries=0)
+    hello = [{"role": "user", "content": "你好"}]
+    assert api.chat.completions.create(model="demo", messages=hello).choices  # type: ignore[arg-type]
+    log_in(page, service.url, "reviewer")
+    page.goto(service.url + "/console/users/dave")
+    page.select_option("#sanction-action", "ban")
+    page.fill("#sanction-reason", "多次输入违法信息")
+    page.click("#sanction-submit")
+    expect(page.locator("[data-user-status]")).to_have_text("banned")
+    shot(page, "03-user-banned")
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        api.chat.completions.create(model="demo", messages=hello)  # type: ignore[arg-type]
+    assert err.value.body["code"] == "account_restricted"  # type: ignore[index]
+
+
+def test_public_complaint_shows_in_console_with_timer_and_gets_answered(
+    page: Page, browser_context: Any, service: Running
+) -> None:
+    page.goto(service.url + "/public/complaint")
+    expect(page.locator("[data-time-limit]")).to_have_text("72")
+    page.select_option("#category", "rumour")
+    page.fill("#content_id", "sg-e2e-rumour")
+    page.fill("#description", "这段视频是伪造的")
+    page.click("#complaint-submit")
+    expect(page.locator("[data-ticket-status]")).to_have_text("open")
+    ticket_url = page.url
+    shot(page, "04-complaint-filed")
+    staff = browser_context.new_page()
+    log_in(staff, service.url, "reviewer")
+    staff.goto(service.url + "/console/complaints")
+    row = staff.locator("tr[data-complaint]", has_text="这段视频是伪造的")
+    expect(row.locator("[data-timer]")).to_contain_text("剩余 left 71h")  # the client-side countdown ran
+    shot(staff, "05-complaint-in-console")
+    row.locator("a").first.click()
+    staff.click("#take")
+    expect(staff.locator("[data-complaint-status]")).to_have_text("in_progress")
+    staff.fill("#feedback", "已核实并删除，感谢举报")
+    staff.click("#answer")
+    expect(staff.locator("[data-complaint-status]")).to_have_text("answered")
+    staff.close()
+    page.goto(ticket_url)
+    expect(page.locator("[data-feedback]")).to_have_text("已核实并删除，感谢举报")
+    shot(page, "06-complaint-answered")
+
+
+def test_public_page_shows_the_verdict_of_a_labeled_file(
+    page: Page, service: Running, tmp_path: Path
+) -> None:
+    labeled = service.core.label_file(make_png(tmp_path / "photo.png", (320, 240)))
+    page.goto(service.url + "/public/check")
+    page.set_input_files("#check-file", labeled.path or "")
+    page.click("#check-submit")
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-verdict", "compliant")
+    expect(verdict).to_have_attribute("data-integrity", "intact")
+    expect(page.locator("[data-display]")).to_contain_text("人工智能生成")
+    expect(page.locator("[data-art6]")).to_have_attribute("data-art6", "confirmed")
+    expect(page.locator("[data-ledger]")).to_contain_text(labeled.content_id or "")
+    expect(page.locator("footer#filing")).to_contain_text(FILING)
+    shot(page, "07-public-check-verdict")

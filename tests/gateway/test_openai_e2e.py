@@ -1,0 +1,349 @@
+"""The gateway end to end with the official ``openai`` client: gateway under uvicorn on a real port,
+the demo model server in its own process. Labels, review blocks, headers, log records, gating."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import openai
+import pytest
+from PIL import Image
+
+from synthguard.labels.explicit import find_image_notice
+from tests.gateway.conftest import FILING, MASKED_TERM, UPSTREAM_SECRET, Running, id_number
+
+BLOCKED_TERM = "示例违禁词"  # sample library: A.1.h, block
+NOTICE = "本内容由人工智能生成"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def client(gw: Running, key: str = "alice") -> openai.OpenAI:
+    return openai.OpenAI(base_url=gw.url + "/v1", api_key=gw.keys.get(key, key), max_retries=0)
+
+
+def ledger_refs(gw: Running, content_id: str) -> list[dict[str, Any]]:
+    return [
+        {"event": e.event_type, **json.loads(e.leaf)} for e in gw.core.ledger.select(content_id=content_id)
+    ]
+
+
+def sse_events(raw: bytes) -> list[str]:
+    """Split a raw SSE body exactly as the wire format says: events end with a blank line."""
+    text = raw.decode("utf-8")
+    assert text.endswith("\n\n")
+    return text[:-2].split("\n\n")
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def test_chat_answer_carries_notice_headers_signed_label_and_one_log_record(gateway: Running) -> None:
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="demo", messages=[{"role": "user", "content": "你好，介绍一下你自己"}]
+    )
+    completion = raw.parse()
+    content_id = raw.headers["X-Synthguard-Content-Id"]
+    assert raw.headers["X-Synthguard-Filing-Number"] == FILING
+    aigc = json.loads(raw.headers["X-AIGC"])
+    assert aigc["ProduceID"] == content_id and aigc["Label"] == "1" and aigc["ReservedCode1"]
+    answer = completion.choices[0].message.content or ""
+    assert answer.startswith(NOTICE) and "You said: 你好" in answer
+    records = ledger_refs(gateway, content_id)
+    assert [r["event"] for r in records] == ["gateway.generated"]
+    assert json.dumps(records[0], ensure_ascii=False).count("Beijing-WangXinSuan") == 1
+
+
+def test_prompt_with_a_prohibited_term_is_refused_and_logged(gateway: Running) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gateway).chat.completions.create(
+            model="demo", messages=[{"role": "user", "content": f"请告诉我{BLOCKED_TERM}"}]
+        )
+    body = err.value.body
+    assert isinstance(body, dict) and body["code"] == "content_policy_violation"
+    assert "Articles 6 and 10" in body["message"] and body["type"] == "invalid_request_error"
+    refused = [e for e in gateway.core.ledger.select() if e.event_type == "gateway.refused"]
+    assert refused
+
+
+def test_chunk_split_prohibited_phrase_never_reaches_the_client(gateway: Running) -> None:
+    # The demo upstream sends 2 characters per chunk, so the 5-character term is split over 3 chunks
+    # at every prefix length tried here.
+    for prefix in ("", "甲", "甲乙", "甲乙丙", "甲乙丙丁戊己庚辛"):
+        stream = client(gateway).chat.completions.create(
+            model="demo",
+            messages=[{"role": "user", "content": "repeat-b64:" + b64(prefix + BLOCKED_TERM + "之后的文字")}],
+            stream=True,
+        )
+        chunks = list(stream)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text.endswith(prefix) and text.startswith(NOTICE), (prefix, text)
+        assert not any(ch in text.removeprefix(NOTICE) for ch in "违禁"), text
+        assert chunks[-1].choices[0].finish_reason == "content_filter"
+
+
+def test_stream_wire_format_is_exactly_openai_sse_with_keepalives_and_done(gateway: Running) -> None:
+    body = {
+        "model": "demo",
+        "stream": True,
+        "messages": [{"role": "user", "content": "repeat-b64:" + b64("前面" + MASKED_TERM + "后面。结束")}],
+    }
+    r = httpx.post(
+        gateway.url + "/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {gateway.keys['alice']}"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    content_id = r.headers["X-Synthguard-Content-Id"]
+    events = sse_events(r.content)
+    assert events[-1] == "data: [DONE]"
+    comments = [e for e in events if e.startswith(":")]
+    assert comments, "held text must be covered by ':' keep-alive comments"
+    data = [json.loads(e.removeprefix("data: ")) for e in events[:-1] if e.startswith("data: ")]
+    assert all(e.startswith(("data: ", ":")) for e in events)
+    text = "".join(d["choices"][0]["delta"].get("content") or "" for d in data if d["choices"])
+    assert text == f"{NOTICE} · This content is generated by AI\n\n前面*****后面。结束"
+    assert data[-1]["choices"][0]["finish_reason"] == "stop"
+    assert data[-1]["synthguard"]["content_id"] == content_id
+    (record,) = ledger_refs(gateway, content_id)
+    assert '"outcome":"complete"' in json.dumps(record, separators=(",", ":"))
+
+
+def test_completions_stream_and_non_stream_are_labeled(gateway: Running) -> None:
+    c = client(gateway)
+    done = c.completions.create(model="demo", prompt="写一句话")
+    assert done.choices[0].text.startswith(NOTICE)
+    parts = list(c.completions.create(model="demo", prompt="写一句话", stream=True))
+    streamed = "".join(p.choices[0].text for p in parts if p.choices)
+    assert streamed == done.choices[0].text
+
+
+def test_models_lists_the_configured_routes(gateway: Running) -> None:
+    ids = {m.id for m in client(gateway).models.list()}
+    assert ids == {"demo", "demo-image", "demo-tts"}
+
+
+# --- status gating, keys -------------------------------------------------------------------------
+
+
+def test_suspended_user_is_refused_before_the_model_is_called(gateway: Running) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        client(gateway, "carol").chat.completions.create(
+            model="demo", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert err.value.body["code"] == "account_restricted"  # type: ignore[index]
+    assert "suspended" in err.value.body["message"]  # type: ignore[index]
+
+
+def test_unverified_user_may_chat_but_not_publish(gateway: Running) -> None:
+    c = client(gateway, "bob")
+    raw = c.chat.completions.with_raw_response.create(
+        model="demo", messages=[{"role": "user", "content": "hi"}]
+    )
+    content_id = raw.headers["X-Synthguard-Content-Id"]
+    share = httpx.post(
+        gateway.url + "/v1/shares",
+        json={"content_id": content_id},
+        headers={"Authorization": f"Bearer {gateway.keys['bob']}"},
+    )
+    assert share.status_code == 403 and "Art. 9" in share.json()["error"]["message"]
+    ok = httpx.post(
+        gateway.url + "/v1/shares",
+        json={"content_id": content_id},
+        headers={"Authorization": f"Bearer {gateway.keys['alice']}"},
+    )
+    assert ok.status_code == 200 and ok.json()["shared"] is True
+    assert [r["event"] for r in ledger_refs(gateway, content_id)] == ["gateway.generated", "content.shared"]
+
+
+@pytest.mark.parametrize("key", ["", "sk-nope", "revoked"])
+def test_missing_unknown_or_revoked_keys_get_401(gateway: Running, key: str) -> None:
+    with pytest.raises(openai.AuthenticationError) as err:
+        client(gateway, key or "x").models.list()
+    assert err.value.body["code"] == "invalid_api_key"  # type: ignore[index]
+
+
+def test_scope_rate_limit_and_quota_are_enforced(gateway: Running) -> None:
+    with pytest.raises(openai.PermissionDeniedError):
+        client(gateway, "chat_only").images.generate(model="demo-image", prompt="猫")
+    limited = client(gateway, "limited")
+    limited.models.list()
+    limited.models.list()
+    with pytest.raises(openai.RateLimitError) as err:
+        limited.models.list()
+    assert err.value.body["code"] == "rate_limit_exceeded"  # type: ignore[index]
+    quota = client(gateway, "quota")
+    quota.models.list()
+    with pytest.raises(openai.RateLimitError) as err:
+        quota.models.list()
+    assert err.value.body["code"] == "insufficient_quota"  # type: ignore[index]
+
+
+# --- media -------------------------------------------------------------------------------------
+
+
+def test_generated_images_carry_explicit_and_signed_implicit_labels(gateway: Running, tmp_path: Path) -> None:
+    raw = client(gateway).images.with_raw_response.generate(model="demo-image", prompt="一只猫", n=2)
+    images = raw.parse().data or []
+    ids = raw.headers["X-Synthguard-Content-Id"].split(",")
+    assert len(images) == 2 and len(ids) == 2
+    for item, content_id in zip(images, ids, strict=True):
+        path = tmp_path / f"{content_id}.png"
+        path.write_bytes(base64.b64decode(item.b64_json or ""))
+        found = gateway.core.inspect_file(path)
+        assert found.verdict == "compliant" and found.integrity == "intact"
+        assert found.label is not None and found.label["ProduceID"] == content_id
+        assert find_image_notice(Image.open(path)) is not None
+        assert [r["event"] for r in ledger_refs(gateway, content_id)] == ["label.issued", "gateway.generated"]
+
+
+def _face_png() -> bytes:
+    from tests.review.test_classifiers import drawn_face
+
+    out = io.BytesIO()
+    Image.fromarray(drawn_face()).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+def _landscape_png() -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (128, 1))).convert("RGB").save(
+        out, "PNG"
+    )
+    return out.getvalue()
+
+
+def test_face_edit_needs_a_live_consent_record_of_this_user(gateway: Running) -> None:
+    c = client(gateway)
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        c.images.edit(model="demo-image", image=("face.png", _face_png(), "image/png"), prompt="换个发型")
+    assert err.value.body["code"] == "consent_required"  # type: ignore[index]
+    consent_id = _grant_consent(gateway, "alice")
+    with pytest.raises(openai.PermissionDeniedError):  # someone else's consent does not count
+        client(gateway, "dave").images.edit(
+            model="demo-image",
+            image=("face.png", _face_png(), "image/png"),
+            prompt="换个发型",
+            extra_headers={"X-Synthguard-Consent-Id": consent_id},
+        )
+    raw = c.images.with_raw_response.edit(
+        model="demo-image",
+        image=("face.png", _face_png(), "image/png"),
+        prompt="换个发型",
+        extra_headers={"X-Synthguard-Consent-Id": consent_id},
+    )
+    content_id = raw.headers["X-Synthguard-Content-Id"]
+    assert raw.parse().data
+    assert consent_id in json.dumps(ledger_refs(gateway, content_id))
+    # No face, no consent needed.
+    assert c.images.edit(
+        model="demo-image", image=("sky.png", _landscape_png(), "image/png"), prompt="加云"
+    ).data
+
+
+def _grant_consent(gw: Running, user: str, use: str = "face_edit") -> str:
+    """Through governance's consent register (issue #8), as an operator would."""
+    from synthguard.governance import Actor
+
+    view = gw.core.governance.consents.record(
+        Actor("ops", "admin"),
+        user_id=user,
+        subject_name="张三",
+        uses=[use],
+        method="signed_form",
+        evidence_sha256="ab" * 32,
+    )
+    return view.consent_id
+
+
+def test_speech_is_labeled_and_a_cloned_voice_needs_consent(gateway: Running, tmp_path: Path) -> None:
+    c = client(gateway)
+    raw = c.audio.speech.with_raw_response.create(
+        model="demo-tts", voice="alloy", input="你好，欢迎使用", response_format="wav"
+    )
+    path = tmp_path / "speech.wav"
+    path.write_bytes(raw.content)
+    found = gateway.core.inspect_file(path)
+    assert found.label is not None and found.label["ProduceID"] == raw.headers["X-Synthguard-Content-Id"]
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        c.audio.speech.create(model="demo-tts", voice="my-grandmother", input="你好", response_format="wav")
+    assert err.value.body["code"] == "consent_required"  # type: ignore[index]
+    face_only = _grant_consent(gateway, "alice", "face_edit")
+    with pytest.raises(openai.PermissionDeniedError):  # a face consent does not cover cloning a voice
+        c.audio.speech.create(
+            model="demo-tts",
+            voice="my-grandmother",
+            input="你好",
+            response_format="wav",
+            extra_headers={"X-Synthguard-Consent-Id": face_only},
+        )
+    voice = _grant_consent(gateway, "alice", "voice_clone")
+    cloned = c.audio.speech.with_raw_response.create(
+        model="demo-tts",
+        voice="my-grandmother",
+        input="你好",
+        response_format="wav",
+        extra_headers={"X-Synthguard-Consent-Id": voice},
+    )
+    assert voice in json.dumps(ledger_refs(gateway, cloned.headers["X-Synthguard-Content-Id"]))
+
+
+def test_no_response_leaks_the_upstream_key(gateway: Running) -> None:
+    r = httpx.post(
+        gateway.url + "/v1/chat/completions",
+        json={"model": "demo", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {gateway.keys['alice']}"},
+    )
+    assert UPSTREAM_SECRET not in r.text and UPSTREAM_SECRET not in str(r.headers)
+
+
+def test_admin_endpoints_need_an_admin_key_and_drive_the_status_gate(gateway: Running) -> None:
+    admin = {"Authorization": f"Bearer {gateway.keys['admin']}"}
+    user = {"Authorization": f"Bearer {gateway.keys['alice']}"}
+    assert httpx.get(gateway.url + "/v1/admin/users", headers=user).status_code == 403
+    listed = httpx.get(gateway.url + "/v1/admin/users", headers=admin).json()["users"]
+    alice = next(u for u in listed if u["name"] == "alice")
+    assert "*" in alice["id_number"] and alice["status"] == "verified"
+    made = httpx.post(
+        gateway.url + "/v1/admin/users",
+        json={"name": "eve", "id_number": id_number("44030519850101001")},
+        headers=admin,
+    )
+    assert made.status_code == 201 and made.json()["user"]["status"] == "verified"
+    key = httpx.post(gateway.url + "/v1/admin/keys", json={"user": "eve"}, headers=admin).json()["api_key"]
+    eve = client(gateway, key)
+    assert eve.chat.completions.create(model="demo", messages=[{"role": "user", "content": "hi"}]).choices
+    banned = httpx.post(
+        gateway.url + "/v1/admin/users/eve/status",
+        json={"status": "banned", "reason": "fraud"},
+        headers=admin,
+    )
+    assert banned.status_code == 200 and banned.json()["user"]["status"] == "banned"
+    with pytest.raises(openai.PermissionDeniedError):
+        eve.chat.completions.create(model="demo", messages=[{"role": "user", "content": "hi"}])
+    bad = httpx.post(gateway.url + "/v1/admin/users/eve/status", json={"status": "banned"}, headers=admin)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+
+
+def test_three_violating_prompts_in_a_row_suspend_the_user(gateway: Running) -> None:
+    c = client(gateway, "frank")
+    for _ in range(3):
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(
+                model="demo", messages=[{"role": "user", "content": f"说说{BLOCKED_TERM}"}]
+            )
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        c.chat.completions.create(model="demo", messages=[{"role": "user", "content": "你好"}])
+    assert "suspended" in err.value.body["message"]  # type: ignore[index]
+    history = gateway.core.users.history("frank")
+    assert history[-1]["status"] == "suspended" and history[-1]["actor"] == "review"
+    assert "TC260" in str(history[-1]["reason"])

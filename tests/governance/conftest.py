@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from synthguard.governance import Actor
+
+STAFF = Actor("rev", "reviewer")
