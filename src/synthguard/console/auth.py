@@ -5,7 +5,9 @@ incidents, refutations, complaints and consent; an *auditor* reads everything an
 but changes nothing; an *admin* does all of that plus staff accounts, filing and assessments.
 Anonymous visitors reach only the public pages. Every state-changing console request carries the
 session's CSRF token (hidden form field or ``X-CSRF-Token`` header); the session cookie is
-HttpOnly and SameSite=Strict as a second line.
+HttpOnly and SameSite=Strict as a second line. This is the synchronizer-token pattern over the
+server-side session; the CSRF packages on PyPI (``starlette-csrf``, ``fastapi-csrf-protect``)
+implement double-submit cookies, which add nothing when the token already lives in the store.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ dependency): N=2^15, r=8, p=1, 16-byte salt, stored with its parameters so they 
 later. Sessions live in the store: the cookie carries 32 random bytes, the store only their
 SHA-256, so a leaked database does not hand out live sessions, and every replica sees a logout.
 Each login creates a new session token (no session fixation: a token set before login is never
-promoted), and each session has its own CSRF token.
+promoted), and each session has its own CSRF token. Starlette's ``SessionMiddleware`` was not used:
+it keeps the session in a signed client-side cookie, which a logout or a disabled account cannot
+revoke on other replicas; the issue asks for server-side sessions in the store.
 """
 
 from __future__ import annotations
