@@ -49,8 +49,7 @@ _CURVE_ORDER = int(sm2.default_ecc_table["n"], 16)
 def a1_message(label: AIGCLabel) -> bytes:
     """TC260-PG-202511A Appendix A.1: the producer keys, JSON-quoted, comma-joined."""
     return (
-        f'"Label":"{label.Label}","ContentProducer":"{label.ContentProducer}",'
-        f'"ProduceID":"{label.ProduceID}"'
+        f'"Label":"{label.Label}","ContentProducer":"{label.ContentProducer}","ProduceID":"{label.ProduceID}"'
     ).encode("ascii")
 
 
@@ -72,9 +71,7 @@ class Sm2Signer:
     def generate(cls) -> Sm2Signer:
         d = secrets.randbelow(_CURVE_ORDER - 2) + 1
         private_hex = f"{d:064x}"
-        public_hex = sm2.CryptSM2(private_key=private_hex, public_key="")._kg(
-            d, sm2.default_ecc_table["g"]
-        )
+        public_hex = sm2.CryptSM2(private_key=private_hex, public_key="")._kg(d, sm2.default_ecc_table["g"])
         return cls(private_hex, public_hex)
 
     @classmethod
@@ -86,9 +83,7 @@ class Sm2Signer:
             raise SigningKeyError(f"cannot read SM2 key {path}: {exc}") from exc
         if not 0 < d < _CURVE_ORDER:
             raise SigningKeyError(f"{path} is not an SM2 private key")
-        public_hex = sm2.CryptSM2(private_key=private_hex, public_key="")._kg(
-            d, sm2.default_ecc_table["g"]
-        )
+        public_hex = sm2.CryptSM2(private_key=private_hex, public_key="")._kg(d, sm2.default_ecc_table["g"])
         return cls(private_hex, public_hex)
 
     def save(self, path: Path) -> None:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 import struct
-import xml.dom.minidom
 from collections.abc import Iterable
 from typing import BinaryIO
-from xml.dom.minidom import Element
-from xml.parsers.expat import ExpatError
 
 from synthguard.errors import CorruptFile
-from synthguard.labels.implicit._xmp import PROPERTY, TC260_NS, find_values
+from synthguard.labels.implicit._xmp import PROPERTY, find_values
 from synthguard.labels.implicit.registry import copy_range
 
 Piece = tuple[int, int] | bytes
@@ -107,31 +104,6 @@ def xmp_values(packet: bytes, fmt: str) -> list[str]:
         if PROPERTY.encode() not in packet:
             return []
         return [packet.decode("utf-8", errors="replace")]
-
-
-def strip_property(packet: bytes, fmt: str) -> bytes:
-    """``packet`` without any ``TC260:AIGC`` (element or attribute); every other property kept.
-
-    Used on the second and later XMP packets of a file, so that exactly one carrier remains while
-    nothing else those packets say is lost.
-    """
-    if b"<!DOCTYPE" in packet.upper() or b"<!ENTITY" in packet.upper():
-        raise CorruptFile(fmt, "XMP packet contains a DOCTYPE/ENTITY declaration")
-    try:
-        doc = xml.dom.minidom.parseString(packet.rstrip(b"\x00 \r\n\t"))
-    except (ExpatError, ValueError) as exc:
-        raise CorruptFile(fmt, f"XMP packet is not well-formed XML: {exc}") from exc
-    for node in doc.getElementsByTagNameNS("*", "*"):
-        if isinstance(node, Element) and node.hasAttributeNS(TC260_NS, PROPERTY):
-            node.removeAttributeNS(TC260_NS, PROPERTY)
-    for node in list(doc.getElementsByTagNameNS(TC260_NS, PROPERTY)):
-        parent = node.parentNode
-        if parent is not None:
-            parent.removeChild(node)
-    root = doc.documentElement
-    if root is None:
-        raise CorruptFile(fmt, "XMP packet has no root element")
-    return f"{_XPACKET_BEGIN}\n{root.toxml()}\n{_XPACKET_END}".encode()
 
 
 # --- EXIF UserComment (TC260-PG-20259A App. B) -----------------------------------------------------

@@ -99,14 +99,8 @@ def merge_packet(packet: bytes | None, value: str, fmt: str = "XMP") -> bytes:
     if not packet or not packet.strip(b"\x00 \r\n\t"):
         return new_packet(value)
     doc = _parse(packet, fmt)
+    _strip(doc)
     descriptions = _descriptions(doc)
-    for desc in descriptions:
-        if desc.hasAttributeNS(TC260_NS, PROPERTY):
-            desc.removeAttributeNS(TC260_NS, PROPERTY)
-    for node in list(doc.getElementsByTagNameNS(TC260_NS, PROPERTY)):
-        parent = node.parentNode
-        if parent is not None:
-            parent.removeChild(node)
     if not descriptions:
         rdfs = doc.getElementsByTagNameNS(RDF_NS, "RDF")
         if not rdfs:
@@ -132,11 +126,25 @@ def merge_packet(packet: bytes | None, value: str, fmt: str = "XMP") -> bytes:
     prop = doc.createElementNS(TC260_NS, f"{prefix}:{PROPERTY}")
     prop.appendChild(doc.createTextNode(value))
     target.appendChild(prop)
+    return _serialize(doc, fmt)
+
+
+def _strip(doc: xml.dom.minidom.Document) -> None:
+    """Remove every ``TC260:AIGC``: the attribute form on any element, and the element form."""
+    for node in doc.getElementsByTagNameNS("*", "*"):
+        if isinstance(node, Element) and node.hasAttributeNS(TC260_NS, PROPERTY):
+            node.removeAttributeNS(TC260_NS, PROPERTY)
+    for node in list(doc.getElementsByTagNameNS(TC260_NS, PROPERTY)):
+        parent = node.parentNode
+        if parent is not None:
+            parent.removeChild(node)
+
+
+def _serialize(doc: xml.dom.minidom.Document, fmt: str) -> bytes:
     root = doc.documentElement
     if root is None:
         raise CorruptFile(fmt, "XMP packet has no root element")
-    body = root.toxml()
-    return f"{_XPACKET_BEGIN}\n{body}\n{_XPACKET_END}".encode()
+    return f"{_XPACKET_BEGIN}\n{root.toxml()}\n{_XPACKET_END}".encode()
 
 
 def remove_values(packet: bytes, fmt: str = "XMP") -> bytes:
@@ -148,14 +156,5 @@ def remove_values(packet: bytes, fmt: str = "XMP") -> bytes:
     if PROPERTY.encode() not in packet:
         return packet
     doc = _parse(packet, fmt)
-    for desc in _descriptions(doc):
-        if desc.hasAttributeNS(TC260_NS, PROPERTY):
-            desc.removeAttributeNS(TC260_NS, PROPERTY)
-    for node in list(doc.getElementsByTagNameNS(TC260_NS, PROPERTY)):
-        parent = node.parentNode
-        if parent is not None:
-            parent.removeChild(node)
-    root = doc.documentElement
-    if root is None:
-        raise CorruptFile(fmt, "XMP packet has no root element")
-    return f"{_XPACKET_BEGIN}\n{root.toxml()}\n{_XPACKET_END}".encode()
+    _strip(doc)
+    return _serialize(doc, fmt)

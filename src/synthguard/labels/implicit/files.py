@@ -20,7 +20,6 @@ from synthguard.labels.implicit.registry import HEAD_BYTES, FormatPlugin, identi
 from synthguard.labels.implicit.verdict import evaluate
 from synthguard.labels.model import AIGCLabel, LabelFinding, RawLabel
 
-
 # Files up to this size are read with one system call and parsed from memory: labeling a batch of
 # photos is dominated by per-file syscalls, not by bytes. Larger files (video) are streamed.
 IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024

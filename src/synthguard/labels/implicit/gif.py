@@ -44,7 +44,6 @@ from synthguard.labels.implicit._image_meta import (
     looks_like_label,
     merge_ranges,
     splice,
-    strip_property,
     xmp_values,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
@@ -246,7 +245,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
             elif index != xmps[0]:
                 packet = _packet(block)
                 if _xmp.find_values(packet, FMT):
-                    pieces.append(_xmp_extension(strip_property(packet, FMT)))
+                    pieces.append(_xmp_extension(_xmp.remove_values(packet, FMT)))
                 else:
                     pieces.append((block.start, block.end - block.start))
         elif block.kind == "comment" and looks_like_label(_comment_text(block)):

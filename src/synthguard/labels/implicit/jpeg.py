@@ -56,7 +56,6 @@ from synthguard.labels.implicit._image_meta import (
     is_wrapped,
     merge_ranges,
     splice,
-    strip_property,
     xmp_values,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
@@ -279,7 +278,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
     for ext in _extended(segments):
         if ext.packet is None or not _xmp.find_values(ext.packet, FMT):
             continue
-        new_guid, parts = _extended_segments(strip_property(ext.packet, FMT))
+        new_guid, parts = _extended_segments(_xmp.remove_values(ext.packet, FMT))
         packet = packet.replace(ext.guid, new_guid)
         first = segments.index(ext.segments[0])
         replaced[first] = parts
@@ -315,7 +314,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
         elif seg.kind == "blob":
             pass
         elif seg.kind == "xmp" and _xmp.find_values(seg.payload[len(XMP_ID) :], FMT):
-            stripped = strip_property(seg.payload[len(XMP_ID) :], FMT)
+            stripped = _xmp.remove_values(seg.payload[len(XMP_ID) :], FMT)
             if len(stripped) > MAX_PACKET:
                 raise MetadataTooLarge(f"JPEG: an extra XMP packet grew past {MAX_PACKET:,} bytes")
             pieces.append(_segment_bytes(0xE1, XMP_ID + stripped))

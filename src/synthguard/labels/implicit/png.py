@@ -44,7 +44,6 @@ from synthguard.labels.implicit._image_meta import (
     is_wrapped,
     merge_ranges,
     splice,
-    strip_property,
     xmp_values,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
@@ -243,7 +242,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
             elif index != xmps[0]:
                 packet = _text(chunk)
                 if _xmp.find_values(packet, FMT):
-                    pieces.append(_xmp_chunk(strip_property(packet, FMT)))
+                    pieces.append(_xmp_chunk(_xmp.remove_values(packet, FMT)))
                 else:
                     pieces.append((chunk.start, chunk.end - chunk.start))
             # the first packet, merged into ``ours``, is dropped where it was

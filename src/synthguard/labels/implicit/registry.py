@@ -82,9 +82,7 @@ def identify(head: bytes, filename: str = "", allowed: Collection[str] | None = 
     if not head:
         raise CorruptFile("file", "the file is empty (0 bytes)")
     ext = os.path.splitext(filename)[1].lower().lstrip(".")
-    candidates = [
-        p for p in plugins() if p.accept(head) and (not p.needs_extension or ext in p.extensions)
-    ]
+    candidates = [p for p in plugins() if p.accept(head) and (not p.needs_extension or ext in p.extensions)]
     if allowed is not None:
         wanted = {a.lower() for a in allowed}
         candidates = [p for p in candidates if p.name.lower() in wanted]

@@ -42,7 +42,6 @@ from synthguard.labels.implicit._image_meta import (
     is_wrapped,
     merge_ranges,
     splice,
-    strip_property,
     xmp_values,
 )
 from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
@@ -201,7 +200,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
     for index, chunk in enumerate(body):
         if chunk.fourcc == b"XMP ":
             if chunk is not xmps[0] and _xmp.find_values(chunk.data, FMT):
-                pieces.append(_chunk_bytes(b"XMP ", strip_property(chunk.data, FMT)))
+                pieces.append(_chunk_bytes(b"XMP ", _xmp.remove_values(chunk.data, FMT)))
             elif chunk is not xmps[0]:
                 pieces.append((chunk.start, chunk.end - chunk.start))
         elif chunk.fourcc == b"EXIF" and (comments := exif_label_comments(_tiff(chunk.data)[1])):
