@@ -64,6 +64,10 @@ bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/ledger.py
 	$(BIN)/python benchmarks/gateway.py
+	$(BIN)/python benchmarks/watermark_audio.py
+	$(BIN)/python benchmarks/watermark_image.py
+	$(BIN)/python benchmarks/watermark_video.py
+	$(BIN)/python benchmarks/console.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -127,6 +127,7 @@ def main() -> None:
         "SYNTHGUARD_DEMO_CHUNK_CHARS": "4",
     }
     cli = [str(BIN / "synthguard")]
+    subprocess.run([*cli, "library", "import", "--sample"], env=env, check=True, capture_output=True)
     subprocess.run(
         [*cli, "users", "add", "bench", "--id-number", "11010519491231002X"],
         env=env,
@@ -222,7 +223,11 @@ def main() -> None:
             p.terminate()
             p.wait(10)
     print(f"\nsynthguard gateway vs the same upstream directly (one uvicorn worker each; data {data_dir})")
-    print("review (keyword library + PII) on, explicit notice, signed text label, ledger record per answer\n")
+    print("review on (sample keyword library + Chinese PII), explicit notice, signed text label, ledger")
+    print(
+        "records (input decision + answer) committed before each answer; "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
     widths = [
         max(len(r[i]) for r in [*rows, ("metric", "direct", "via synthguard", "added", "target")])
         for i in range(5)

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         default=1000, ge=1, le=10_000, description="Ledger.submit: most entries one background commit takes."
     )
     ledger_batch_wait_ms: float = Field(
-        default=2.0, ge=0.0, le=1000.0, description="Ledger.submit: how long a queued entry waits for company."
+        default=2.0, ge=0.0, le=1000.0, description="Ledger.submit: how long an entry waits for company."
     )
     # C2PA Content Credentials (synthguard.ledger.c2pa). Paths to PEM files.
     c2pa_cert_chain: Path | None = Field(default=None, description="Signing chain PEM: leaf first, then CAs.")
@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     )
     console_session_h: float = Field(default=8.0, gt=0, description="Console session lifetime in hours.")
     console_secure_cookies: bool = Field(default=False, description="Mark console cookies Secure (HTTPS).")
+    console_password_cost: int = Field(
+        default=15, ge=10, le=20, description="log2 of scrypt's N for new console passwords (15: ~32 MiB)."
+    )
     public_upload_max_bytes: int = Field(
         default=20 * 1024**2, ge=1024, description="Largest file the public pages and evidence uploads accept."
     )

@@ -66,3 +66,11 @@ def test_api_key_is_printed_once_listed_without_secret_and_revocable(run: Run) -
     assert revoked["key"]["revoked_at"]
     signing = json.loads(run("keys", "list", "--json").stdout)
     assert signing["keys"][0]["role"] == "producer"
+
+
+def test_organisation_needs_a_valid_credit_code_and_holds_members(run: Run) -> None:
+    bad = run("users", "add-org", "Acme", "--uscc", "91350100M000100Y44", ok=False)
+    assert bad.returncode == 1 and "GB 32100" in bad.stderr
+    run("users", "add-org", "Acme", "--uscc", "91350100M000100Y43")
+    member = json.loads(run("users", "add", "carol", "--org", "Acme", "--json").stdout)["user"]
+    assert member["org"] == "Acme" and member["status"] == "unverified"

@@ -21,6 +21,7 @@ _LOGIN_CSRF = re.compile(r'action="/console/login"[^>]*>\s*<input type="hidden" 
 @pytest.fixture
 def core(settings: Settings) -> Iterator[Synthguard]:
     settings.public_upload_max_bytes = 64 * 1024
+    settings.console_password_cost = 10  # scrypt N=2^10: the tests exercise logic, not the KDF's cost
     with Synthguard.open(settings) as sg:
         for name in ("admin", "reviewer", "reviewer2", "auditor"):
             sg.governance.staff.create_user(ROOT, name, PASSWORD, name.rstrip("2"))

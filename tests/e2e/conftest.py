@@ -39,7 +39,7 @@ FILING = "网信算备110108823483901230031号"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, demo_upstream: str) -> Iterator[Running]:
-    settings = make_settings(tmp_path_factory.mktemp("e2e") / "var", demo_upstream)
+    settings = make_settings(tmp_path_factory.mktemp("e2e") / "var", demo_upstream, console_password_cost=10)
     with Synthguard.open(settings) as core:
         keys = populate(core)
         setup = Actor("setup", "cli")

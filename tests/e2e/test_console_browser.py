@@ -48,6 +48,8 @@ def test_reviewer_logs_in_claims_and_decides_an_item_as_illegal(page: Page, serv
     assert item is not None
     log_in(page, service.url, "reviewer")
     expect(page.locator("footer#filing")).to_contain_text(FILING)
+    expect(page.locator("[data-queue-open]")).not_to_have_text("0")
+    shot(page, "00-dashboard")
     page.click("header nav a[href='/console/queue']")
     page.click(f"tr[data-item='{item}'] a")
     expect(page.locator("[data-content] mark")).to_have_text(RUMOUR)

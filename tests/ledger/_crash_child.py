@@ -1,8 +1,9 @@
 """Child process of test_crash.py: append forever, print each acknowledged entry as "seq i".
 
-Single appends, batches and background-batched submits alternate, so a SIGKILL lands inside any. An entry is printed only
-after ``record``/``record_many`` returned, i.e. after its transaction committed; the parent treats
-every printed line as a promise the ledger must keep.
+Single appends, batches and background-batched submits alternate, so a SIGKILL lands inside any.
+An entry is printed only after ``record``/``record_many`` returned (or its ``submit`` future
+resolved), i.e. after its transaction committed; the parent treats every printed line as a
+promise the ledger must keep.
 """
 
 from __future__ import annotations

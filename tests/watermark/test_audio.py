@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from synthguard.errors import NoMediaStream
+from synthguard.errors import MediaTooSmall, WatermarkError
 from synthguard.watermark import attacks_audio, audio
 from synthguard.watermark.payload import Keyring, WatermarkKey
 from tests.watermark.audio_clips import music, noise, speech
@@ -78,7 +78,7 @@ def test_silence_is_unmarked_and_too_short_audio_is_a_clear_error(ring: Keyring)
     assert audio.detect(np.zeros(44_100 * 5), 44_100, ring).payload is None
     silent = audio.embed(np.zeros(44_100 * 5), 44_100, ring.active, 1)
     assert not np.any(silent.samples)
-    with pytest.raises(NoMediaStream):
+    with pytest.raises(MediaTooSmall):
         audio.detect(np.zeros(100), 44_100, ring)
-    with pytest.raises(NoMediaStream):
+    with pytest.raises(WatermarkError, match="sample rate"):
         audio.embed(np.zeros(44_100 * 2), 4_000, ring.active, 1)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from synthguard.config import Settings
 from synthguard.core import Synthguard
 from synthguard.gateway.app import create_app
+from synthguard.governance import Actor
 from synthguard.watermark import audio
 from tests.conftest import PLATFORM, PRODUCER, make_png
 from tests.watermark.audio_clips import speech
@@ -45,7 +46,10 @@ def test_cli_detect_json_reports_label_watermark_and_verdict(settings: Settings,
     }
     proc = subprocess.run(
         [sys.executable, "-m", "synthguard", "detect", "--json", *map(str, files.values())],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 1  # one unreadable file
     rows = {Path(r["source"]).stem: r for r in map(json.loads, proc.stdout.splitlines())}
@@ -61,7 +65,11 @@ def test_cli_detect_json_reports_label_watermark_and_verdict(settings: Settings,
 
     csv_out = subprocess.run(
         [sys.executable, "-m", "synthguard", "detect", "--csv", str(files["marked"]), str(files["plain"])],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     ).stdout.splitlines()
     assert csv_out[0].startswith("source,kind,art6") and ",suspected,content-under-test," in csv_out[1]
 
@@ -69,14 +77,23 @@ def test_cli_detect_json_reports_label_watermark_and_verdict(settings: Settings,
 def test_http_detect_returns_the_same_verdicts(settings: Settings, tmp_path: Path) -> None:
     with Synthguard.open(settings) as sg:
         files = _files(sg, tmp_path)
+        [draft] = sg.governance.refutations.create(
+            Actor("editor", "admin"), ["content-under-test"], "该音频系伪造", notice_en="This audio is fake"
+        )
+        sg.governance.refutations.publish(Actor("editor", "admin"), draft.id)
         with TestClient(create_app(settings, sg)) as client:
             resp = client.post(
                 "/v1/detect",
-                files=[("file", (p.name, p.read_bytes())) for p in (files["marked"], files["labeled"], files["bad"])],
+                files=[
+                    ("file", (p.name, p.read_bytes()))
+                    for p in (files["marked"], files["labeled"], files["bad"])
+                ],
             )
     assert resp.status_code == 200
     results = {r["source"]: r for r in resp.json()["results"]}
     assert results["marked.wav"]["watermark"]["mark_id"] is not None
     assert results["marked.wav"]["content_id"] == "content-under-test"
+    assert results["marked.wav"]["refutation"]["notice_en"] == "This audio is fake"
+    assert results["labeled.png"]["refutation"] is None
     assert results["labeled.png"]["art6"] == "confirmed"
     assert results["broken.wav"]["ok"] is False

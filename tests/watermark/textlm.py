@@ -7,6 +7,7 @@ temperature 1. It stands in for an LLM: the watermark only ever sees logits over
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -69,5 +70,5 @@ class BigramLM:
         return tokens
 
     def perplexity(self, tokens: list[int]) -> float:
-        logp = [np.log(self.probs(a)[b]) for a, b in zip(tokens[:-1], tokens[1:], strict=True)]
+        logp = [np.log(self.probs(a)[b]) for a, b in itertools.pairwise(tokens)]
         return float(np.exp(-np.mean(logp)))

@@ -40,7 +40,9 @@ def _rows(results: list[Detection]) -> list[list[str]]:
 def detect(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Files to check.", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per file.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines on stdout, one object per file.")
+    ] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, one row per file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
 ) -> None:
@@ -57,7 +59,9 @@ def detect(
             writer.writerow(d.csv_row())
     elif not quiet:
         output.emit_table(
-            "detection / 检测结果", ["file", "kind", "Art. 6", "watermark", "content ID / traces"], _rows(results)
+            "detection / 检测结果",
+            ["file", "kind", "Art. 6", "watermark", "content ID / traces"],
+            _rows(results),
         )
     failed = sum(1 for d in results if not d.ok)
     if failed:

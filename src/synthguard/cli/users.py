@@ -71,6 +71,20 @@ def add(
     _emit_user(view, as_json, extra)
 
 
+@app.command("add-org")
+def add_org(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    uscc: Annotated[str, typer.Option("--uscc", help="Unified social credit code (GB 32100, checked).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an organisation (enterprise user); its members are added with --org."""
+    org_id = open_core(ctx).users.add_org(name, uscc)
+    typer.echo(
+        json.dumps({"schema": 1, "org": {"id": org_id, "name": name}}) if as_json else f"org {org_id}: {name}"
+    )
+
+
 @app.command("list")
 def list_users(
     ctx: typer.Context,

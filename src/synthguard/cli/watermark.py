@@ -18,7 +18,9 @@ from synthguard.cli.context import open_core
 from synthguard.errors import SynthguardError, UnsupportedFormat
 from synthguard.ids import new_content_id
 
-app = typer.Typer(help="Invisible watermarks: embed, detect, rotate the key (隐式水印).", no_args_is_help=True)
+app = typer.Typer(
+    help="Invisible watermarks: embed, detect, rotate the key (隐式水印).", no_args_is_help=True
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per file.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")]
@@ -47,7 +49,11 @@ def _failed(path: Path, exc: SynthguardError | OSError) -> WatermarkResult:
     if isinstance(exc, SynthguardError):
         error = {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}
     else:
-        error = {"code": "os_error", "message": f"{path}: {exc}", "message_zh": f"无法读写文件：{path}（{exc}）"}
+        error = {
+            "code": "os_error",
+            "message": f"{path}: {exc}",
+            "message_zh": f"无法读写文件：{path}（{exc}）",
+        }
     return WatermarkResult(source=str(path), ok=False, error=error)
 
 
@@ -71,7 +77,9 @@ def embed(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     results: list[WatermarkResult] = []
-    with output.progress_bar(len(files), "watermarking / 嵌入水印", enabled=not (as_json or quiet)) as advance:
+    with output.progress_bar(
+        len(files), "watermarking / 嵌入水印", enabled=not (as_json or quiet)
+    ) as advance:
         for path in files:
             try:
                 modality = watermark_modality(path)
@@ -124,7 +132,7 @@ def detect(
                 if modality == "image":
                     from synthguard.watermark.image import detect_file
                 elif modality == "video":
-                    from synthguard.watermark.video import detect_file  # type: ignore[assignment]
+                    from synthguard.watermark.video import detect_file
                 else:
                     raise UnsupportedFormat(
                         f"{path.name}: not an image or video (audio: use `synthguard detect`)",

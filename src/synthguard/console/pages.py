@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -23,7 +24,6 @@ from synthguard.console.web import (
     form_file,
     form_list,
     form_text,
-    int_field,
     redirect,
     render,
 )
@@ -91,20 +91,32 @@ def dashboard(request: Request, staff: DashboardPage) -> Response:
 
 
 def highlight(text: str, spans: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Split ``text`` into (piece, risk) runs; risk is "" outside matched spans (overlaps merged)."""
-    marks: list[str] = [""] * len(text)
-    for span in spans:
-        start, end = span.get("start"), span.get("end")
-        if not isinstance(start, int) or not isinstance(end, int):
+    """Split ``text`` into (piece, risk) runs; risk is "" outside matched spans. Overlapping spans
+    merge, the first span's risk naming the run; work is per span, not per character, because a
+    queued text can be megabytes long."""
+    valid = sorted(
+        (max(0, sp["start"]), min(len(text), sp["end"]), str(sp.get("risk") or "match"))
+        for sp in spans
+        if isinstance(sp.get("start"), int) and isinstance(sp.get("end"), int)
+    )
+    cuts: list[tuple[int, int, str]] = []
+    for start, end, risk in valid:
+        if start >= end:
             continue
-        for i in range(max(0, start), min(len(text), end)):
-            marks[i] = marks[i] or str(span.get("risk") or "match")
-    runs: list[tuple[str, str]] = []
-    for ch, mark in zip(text, marks, strict=True):
-        if runs and runs[-1][1] == mark:
-            runs[-1] = (runs[-1][0] + ch, mark)
+        if cuts and start <= cuts[-1][1]:
+            last = cuts[-1]
+            cuts[-1] = (last[0], max(last[1], end), last[2])
         else:
-            runs.append((ch, mark))
+            cuts.append((start, end, risk))
+    runs: list[tuple[str, str]] = []
+    pos = 0
+    for start, end, risk in cuts:
+        if start > pos:
+            runs.append((text[pos:start], ""))
+        runs.append((text[start:end], risk))
+        pos = end
+    if pos < len(text) or not runs:
+        runs.append((text[pos:], ""))
     return runs
 
 
@@ -139,8 +151,12 @@ async def queue_claim(request: Request, item_id: int) -> Response:
 async def queue_decide(request: Request, item_id: int) -> Response:
     staff = await require_action(request, "queue.act")
     f = await form_text(request, "decision", "reason")
-    _, incident = _gov(request).decide(staff.actor, item_id, f["decision"], f["reason"])
-    return redirect(f"/console/incidents/{incident.id}" if incident else f"/console/queue/{item_id}")
+    item, incident = _gov(request).decide(staff.actor, item_id, f["decision"], f["reason"])
+    if incident is not None:
+        return redirect(f"/console/incidents/{incident.id}")
+    if f["decision"] == "sanction" and item.user_id:  # the sanction itself needs its own reason and duration
+        return redirect(f"/console/users/{quote(item.user_id, safe='')}")
+    return redirect(f"/console/queue/{item_id}")
 
 
 @router.post("/queue/{item_id}/escalate")
@@ -163,7 +179,7 @@ async def queue_release(request: Request, item_id: int) -> Response:
 
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, staff: UsersPage, q: str = "", status: str = "") -> Response:
-    rows = request.app.state.core.users.list(status=status, limit=2000)
+    rows = request.app.state.core.users.list_users(status=status, limit=2000)
     if q:
         rows = [u for u in rows if q.lower() in u.name.lower()]
     return render(request, "console/users.html", users=rows[:500], q=q, status=status)
@@ -507,4 +523,4 @@ async def staff_toggle(request: Request, username: str, verb: str) -> Response:
     return redirect("/console/staff")
 
 
-__all__ = ["highlight", "int_field", "router"]
+__all__ = ["highlight", "router"]

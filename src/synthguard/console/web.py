@@ -124,13 +124,6 @@ async def form_file(request: Request, name: str, limit: int) -> tuple[bytes, str
     return data, safe_name(upload.filename)
 
 
-def int_field(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidField(f"{name} must be a whole number", message_zh=f"{name} 须为整数") from None
-
-
 def float_field(value: str, name: str) -> float | None:
     if not value.strip():
         return None

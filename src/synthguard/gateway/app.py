@@ -65,10 +65,10 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
     app.include_router(explicit_router)
     app.include_router(detect_router)
     app.include_router(console_router)
-    from synthguard.gateway.routes.governance import filing_header
+    from synthguard.gateway.routes.governance import FilingHeader
     from synthguard.gateway.routes.governance import router as governance_router
 
     app.include_router(governance_router)
-    app.middleware("http")(filing_header)
+    app.add_middleware(FilingHeader)
     app.mount("/static", StaticFiles(directory=str(console_dir / "static")), name="static")
     return app

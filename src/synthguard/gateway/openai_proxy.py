@@ -15,6 +15,7 @@ Errors have OpenAI's shape, ``{"error": {"message", "type", "code", "param"}}`` 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -170,7 +171,7 @@ class Gateway:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         key = await run_in_threadpool(self.core.apikeys.authenticate, token)
-        if scope not in key.scopes:
+        if scope and scope not in key.scopes:
             raise PermissionDenied(
                 f"this API key has no '{scope}' scope", message_zh=f"该 API 密钥没有 {scope} 权限"
             )
@@ -181,12 +182,20 @@ class Gateway:
 
     # --- review ---------------------------------------------------------------------------------
 
-    async def review_in(self, caller: Caller, text: str, service: str) -> ReviewDecision:
+    async def review_in(
+        self, caller: Caller, text: str, service: str, defer: list[asyncio.Task[None]] | None = None
+    ) -> ReviewDecision:
+        """Input review (Art. 10). A passing decision's ledger entry may be ``defer``red: it is then
+        committed while the upstream works, and the caller awaits it before answering."""
         ctx = Context(
             service=service, direction="in", user_id=caller.user_id, user_status=_review_status(caller)
         )
         decision = await run_in_threadpool(self.core.reviewer.review_text, text, ctx)
-        await self._ledger_decision(decision)
+        logging = asyncio.ensure_future(self._ledger_decision(decision))
+        if defer is not None and not decision.refused and decision.action != Action.SANCTION.value:
+            defer.append(logging)
+        else:
+            await logging
         if decision.action == Action.SANCTION.value:
             # TC260-003: repeated violations suspend the user; the history says why.
             until = _now_plus_days(SUSPEND_AFTER_SANCTION_DAYS)
@@ -460,11 +469,11 @@ SEPARATOR = "\n"
 
 
 async def _review_prompt(
-    gw: Gateway, caller: Caller, texts: list[str], service: str
+    gw: Gateway, caller: Caller, texts: list[str], service: str, defer: list[asyncio.Task[None]]
 ) -> tuple[list[str], ReviewDecision]:
     """Review the whole conversation as one text; a mask keeps lengths, so it splits back per message."""
     joined = SEPARATOR.join(texts)
-    decision = await gw.review_in(caller, joined, service)
+    decision = await gw.review_in(caller, joined, service, defer)
     if decision.masked_text is not None and len(decision.masked_text) == len(joined):
         out, pos = [], 0
         for t in texts:
@@ -477,22 +486,42 @@ async def _review_prompt(
 async def _text_endpoint(request: Request, kind: str) -> Response:
     gw = get_gateway(request)
     body = await gw.read_json(request)
-    stream = _check_common(body)
+    _check_common(body)
     texts = _chat_texts(body) if kind == "chat" else _completion_texts(body)
     upstream = gw.upstreams.route(body.get("model"))
     caller = await gw.authenticate(
         request, scope="chat" if kind == "chat" else "completions", capability="generate"
     )
     service = "chat" if kind == "chat" else "completion"
-    texts, in_decision = await _review_prompt(gw, caller, texts, service)
+    pending: list[asyncio.Task[None]] = []
+    texts, in_decision = await _review_prompt(gw, caller, texts, service, pending)
+    try:
+        return await _text_after_review(gw, caller, upstream, body, kind, texts, in_decision, pending)
+    finally:
+        # On an upstream error the deferred review entry must still land (and never be left
+        # unawaited); on success this is already done.
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _text_after_review(
+    gw: Gateway,
+    caller: Caller,
+    upstream: Upstream,
+    body: dict[str, Any],
+    kind: str,
+    texts: list[str],
+    in_decision: ReviewDecision,
+    pending: list[asyncio.Task[None]],
+) -> Response:
+    service = "chat" if kind == "chat" else "completion"
     if kind == "chat":
         _set_chat_texts(body, texts)
     else:
         body["prompt"] = texts[0] if isinstance(body["prompt"], str) else texts
     path = "/chat/completions" if kind == "chat" else "/completions"
     content_id = new_content_id()
-    if stream:
-        return await _stream_text(gw, caller, upstream, path, body, kind, content_id, in_decision)
+    if body.get("stream") is True:
+        return await _stream_text(gw, caller, upstream, path, body, kind, content_id, in_decision, pending)
     response = await gw.upstreams.post_json(upstream, path, body)
     try:
         data = response.json()
@@ -546,6 +575,7 @@ async def _text_endpoint(request: Request, kind: str) -> Response:
         output_actions=out_actions,
         finish_reasons=[c.get("finish_reason") for c in choices if isinstance(c, dict)],
     )
+    await asyncio.gather(*pending)  # the input decision is in the ledger before the answer leaves
     return JSONResponse(data, headers=gw.headers(content_id, label))
 
 
@@ -592,6 +622,7 @@ async def _stream_text(
     kind: str,
     content_id: str,
     in_decision: ReviewDecision,
+    pending: list[asyncio.Task[None]],
 ) -> Response:
     service = "chat" if kind == "chat" else "completion"
     settings = gw.settings
@@ -610,6 +641,11 @@ async def _stream_text(
     # Open the upstream before answering, so "model server down" is a proper 502, not a broken stream.
     opened = gw.upstreams.stream(upstream, path, body)
     response = await opened.__aenter__()
+    try:
+        await asyncio.gather(*pending)  # the input decision is in the ledger before any answer
+    except BaseException:
+        await opened.__aexit__(None, None, None)
+        raise
     guards: dict[int, TextGuard] = {}
     notices: dict[int, NoticeStream] = {}
     finished: dict[int, str] = {}
@@ -872,7 +908,7 @@ async def completions(request: Request) -> Response:
 async def models(request: Request) -> Response:
     async def run() -> Response:
         gw = get_gateway(request)
-        await gw.authenticate(request, scope="chat", capability="generate")
+        await gw.authenticate(request, scope="", capability="generate")  # any live key may list
         created = int(time.time())
         return JSONResponse(
             {

@@ -59,7 +59,9 @@ class Governance:
         self.evidence = EvidenceStore(
             sessions, settings.data_dir / "evidence", settings.public_upload_max_bytes
         )
-        self.staff = Staff(sessions, self.audit, session_h=settings.console_session_h)
+        self.staff = Staff(
+            sessions, self.audit, session_h=settings.console_session_h, cost=settings.console_password_cost
+        )
         self._evidence_for = evidence_for
         self._queue = queue
         self._users = users

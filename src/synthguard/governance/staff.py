@@ -32,9 +32,6 @@ from synthguard.store.models import ConsoleSession, ConsoleUser
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD_CHARS = 10
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
-# Verifying against this when the user does not exist keeps the timing of "no such user" and
-# "wrong password" alike.
-_DUMMY_HASH = ""
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
@@ -74,10 +71,16 @@ class StaffSession:
 
 
 class Staff:
-    def __init__(self, sessions: sessionmaker[Session], audit: AuditTrail, *, session_h: float) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], audit: AuditTrail, *, session_h: float, cost: int = 15
+    ) -> None:
         self.sessions = sessions
         self.audit = audit
         self.session_ttl = dt.timedelta(hours=session_h)
+        self.n = 2**cost
+        # Verifying against this when the user does not exist keeps the timing of "no such user"
+        # and "wrong password" alike.
+        self._dummy_hash = ""
 
     def create_user(self, actor: Actor, username: str, password: str, role: str) -> ConsoleUser:
         if not USERNAME_RE.match(username or ""):
@@ -91,7 +94,7 @@ class Staff:
                 f"password needs at least {MIN_PASSWORD_CHARS} characters",
                 message_zh=f"密码至少 {MIN_PASSWORD_CHARS} 个字符",
             )
-        user = ConsoleUser(username=username, role=role, password_hash=hash_password(password))
+        user = ConsoleUser(username=username, role=role, password_hash=hash_password(password, n=self.n))
         with self.sessions.begin() as session:
             if session.get(ConsoleUser, username) is not None:
                 raise RecordConflict(f"user {username} already exists", message_zh=f"用户 {username} 已存在")
@@ -117,10 +120,9 @@ class Staff:
         """A fresh session token and its session; ``LoginRequired`` for any failure (same message)."""
         with self.sessions() as session:
             user = session.get(ConsoleUser, username[:64]) if username else None
-        global _DUMMY_HASH
-        if not _DUMMY_HASH:
-            _DUMMY_HASH = hash_password("dummy-password")
-        ok = check_password(password, user.password_hash if user else _DUMMY_HASH)
+        if not self._dummy_hash:
+            self._dummy_hash = hash_password("dummy-password", n=self.n)
+        ok = check_password(password, user.password_hash if user else self._dummy_hash)
         if user is None or not ok or user.disabled:
             self.audit.log(Actor(username[:64] or "?", ""), "staff.login_failed", "staff", username[:64], "")
             raise LoginRequired("wrong username or password", message_zh="用户名或密码错误")

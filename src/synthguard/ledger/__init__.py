@@ -2,6 +2,7 @@
 and C2PA Content Credentials (Deep Synthesis Provisions Art. 10, 16, 21; Cybersecurity Law Art. 21).
 """
 
+from synthguard.ledger.batcher import Batcher
 from synthguard.ledger.c2pa import C2paCredentials, make_test_chain, read_c2pa, sign_c2pa
 from synthguard.ledger.checkpoint import Checkpoint, CheckpointSigner, CheckpointVerifier, SignedCheckpoint
 from synthguard.ledger.export import export_bundle
@@ -25,6 +26,7 @@ from synthguard.ledger.verify import check_bundle
 __all__ = [
     "MIN_RETENTION_DAYS",
     "Appended",
+    "Batcher",
     "C2paCredentials",
     "Checkpoint",
     "CheckpointSigner",

@@ -24,6 +24,7 @@ Why hand-written: the standard library has the queue, the thread and the future;
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections import deque
@@ -50,6 +51,7 @@ class Batcher:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.batches = 0  # transactions written (for tests and stats)
+        self._pid = os.getpid()
 
     def submit(self, entry: Entry) -> Future[Appended]:
         """Queue ``entry``; the future resolves once it is committed (see the module docstring)."""
@@ -58,6 +60,9 @@ class Batcher:
         with self._cond:
             if self._closed:
                 raise LedgerError("the ledger batcher is closed", message_zh="账本批量写入器已关闭")
+            if self._pid != os.getpid():  # forked: the parent's thread and queue are not ours
+                self._queue.clear()
+                self._thread, self._busy, self._pid = None, 0, os.getpid()
             self._queue.append((entry, future))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ledger-batcher", daemon=True)

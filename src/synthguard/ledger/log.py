@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -103,7 +104,7 @@ def _refs_encoder() -> Callable[[dict[str, Any]], str]:
     def encode(refs: dict[str, Any]) -> str:
         return join(chunks(refs, 0))
 
-    probe = {"b": [1, 2.5, None, True], "a": "\u00e9\"", "c": {"z": 1, "y": "\n"}}
+    probe = {"b": [1, 2.5, None, True], "a": '\u00e9"', "c": {"z": 1, "y": "\n"}}
     return encode if encode(probe) == _CANONICAL.encode(probe) else _CANONICAL.encode
 
 
@@ -254,6 +255,9 @@ class WriteTx:
         return ", ".join([self.mark] * n)
 
 
+_INHERITED: list[Any] = []  # SQLite connections a forked child inherited (SQLite forbids using them)
+
+
 class SqlLogStore:
     """The ledger tables through SQLAlchemy: SQLite by default, PostgreSQL with the same code."""
 
@@ -274,6 +278,7 @@ class SqlLogStore:
         dbapi = engine.dialect.dbapi
         self.integrity_error: type[Exception] = getattr(dbapi, "IntegrityError", IntegrityError)
         self._held: Any = None  # the SQLite connection appends keep open (a pool proxy)
+        self._held_pid = 0  # a forked child must not share its parent's SQLite connection
 
     def close(self) -> None:
         if self._held is not None:
@@ -305,8 +310,11 @@ class SqlLogStore:
             with self.write() as conn:
                 yield self.tx_of(conn)
             return
-        if self._held is None:
+        if self._held is None or self._held_pid != os.getpid():
+            if self._held is not None:  # the parent's: never touch (or let GC close) it here
+                _INHERITED.append(self._held)
             self._held = self.engine.raw_connection()  # connect events: WAL, synchronous=FULL
+            self._held_pid = os.getpid()
         dbapi = self._held.driver_connection
         cur = dbapi.cursor()
         try:

@@ -103,7 +103,7 @@ def volume(db: float) -> Attack:
 
 def cut_start(seconds: float) -> Attack:
     def attack(samples: FloatArray, sample_rate: int) -> tuple[FloatArray, int]:
-        return np.asarray(samples, dtype=np.float64)[int(round(seconds * sample_rate)) :], sample_rate
+        return np.asarray(samples, dtype=np.float64)[round(seconds * sample_rate) :], sample_rate
 
     attack.__name__ = f"cut_{seconds:g}s"
     return attack
@@ -111,9 +111,9 @@ def cut_start(seconds: float) -> Attack:
 
 def excerpt(seconds: float, start: float) -> Attack:
     def attack(samples: FloatArray, sample_rate: int) -> tuple[FloatArray, int]:
-        begin = int(round(start * sample_rate))
+        begin = round(start * sample_rate)
         return np.asarray(samples, dtype=np.float64)[
-            begin : begin + int(round(seconds * sample_rate))
+            begin : begin + round(seconds * sample_rate)
         ], sample_rate
 
     attack.__name__ = f"excerpt_{seconds:g}s_at_{start:g}s"

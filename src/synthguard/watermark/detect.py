@@ -9,7 +9,8 @@ label), as suspected. This module gathers those traces for one file:
 * the invisible watermark (audio here; image/video through their own modules), its payload, the
   content ID it resolves to in the store, and the analytic false-positive bound (``p_value``);
 * the explicit (visible) label on images (``labels.explicit.find_image_notice``);
-* a C2PA manifest (``ledger.read_c2pa``),
+* a C2PA manifest (``ledger.read_c2pa``);
+* the rumour refutation the provider published for the content ID, if any (Art. 11),
 
 and judges ``art6``: ``confirmed`` (label 1 in the metadata), ``possibly`` (label 2), ``suspected``
 (label 3, or no label but a watermark, a visible notice or a C2PA AI claim), ``none``.
@@ -81,6 +82,7 @@ class Detection(BaseModel):
     watermark: WatermarkFinding = Field(default_factory=WatermarkFinding)
     explicit: ExplicitFinding = Field(default_factory=ExplicitFinding)
     c2pa: C2paFinding = Field(default_factory=C2paFinding)
+    refutation: dict[str, Any] | None = None  # a published refutation notice of this content (Art. 11)
     error: dict[str, str] | None = None
 
     model_config = {"populate_by_name": True}
@@ -102,6 +104,8 @@ class Detection(BaseModel):
             "p_value": "" if self.watermark.p_value is None else f"{self.watermark.p_value:.3g}",
             "explicit": "yes" if self.explicit.found else ("no" if self.explicit.checked else "n/a"),
             "c2pa": self.c2pa.state if self.c2pa.present else "",
+            "refutation": (self.refutation or {}).get("notice_en", "")
+            or (self.refutation or {}).get("notice_zh", ""),
             "error": (self.error or {}).get("message", ""),
         }
 
@@ -262,6 +266,19 @@ def detect_file(core: Synthguard, path: Path) -> Detection:
     unreadable = d.error is not None and d.implicit is None and not d.watermark.checked
     d.ok = not unreadable
     _verdict(d)
+
+    def refutation() -> None:
+        # Deep Synthesis Provisions Art. 11: a platform showing this content must show the rumour
+        # refutation the provider published for it.
+        found = core.refutation_for(d.content_id) if d.content_id else None
+        if found is not None:
+            d.refutation = found.model_dump(
+                mode="json",
+                include={"id", "content_id", "notice_zh", "notice_en", "source_url", "published_at"},
+            )
+            d.reasons.append(f"refutation notice #{found.id} published for {d.content_id}")
+
+    _guard(d, "refutation", refutation)
     return d
 
 

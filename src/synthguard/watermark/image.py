@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,8 @@ TILE_CELLS = 32  # cells per tile side
 REF_CELLS = 192  # reference cells per tile (the rest carry the message)
 FOLD = 2 * TILE_CELLS  # samples per tile side when folded: two per cell
 MIN_SIDE = 256  # smallest image side we embed into
+LATTICE_CANDIDATES = 4  # strongest lattice peaks examined per detection
+LATTICE_TRIALS = 6  # most lattices decoded per detection (each is a hypothesis the p-value pays for)
 MIN_PERIOD_RATIO = 0.14  # searched tile period, as a fraction of the short side of the examined image
 MAX_PERIOD_RATIO = 0.62
 TARGET_PSNR = 40.4  # dB on luma; rounding costs < 0.1 dB, clipping only lowers the error
@@ -156,7 +159,8 @@ def masked_delta(luma: Float, pattern: Float, *, psnr: float = TARGET_PSNR, fast
 
 def watermark_delta(luma: Float, mark_id: int, key: WatermarkKey, *, psnr: float = TARGET_PSNR) -> Float:
     """The luma change that carries ``mark_id`` in this image."""
-    return masked_delta(luma, pattern_plane(*luma.shape, mark_id, key), psnr=psnr)
+    height, width = luma.shape
+    return masked_delta(luma, pattern_plane(height, width, mark_id, key), psnr=psnr)
 
 
 def embed_array(pixels: npt.NDArray[np.uint8], mark_id: int, key: WatermarkKey) -> npt.NDArray[np.uint8]:
@@ -275,7 +279,7 @@ def _autocorrelation(w: Float, max_lag: int) -> Float:
     fh, fw = cv2.getOptimalDFTSize(h + max_lag), cv2.getOptimalDFTSize(wd + max_lag)
     padded = np.zeros((fh, fw), np.float32)
     padded[:h, :wd] = w
-    spec = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+    spec = cv2.dft(padded)  # packed (CCS) real spectrum: half the work of a complex one
     power = cv2.mulSpectrums(spec, spec, 0, conjB=True)
     ac = np.fft.fftshift(cv2.idft(power, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE))
     cy, cx = fh // 2, fw // 2
@@ -296,17 +300,32 @@ def _autocorrelation(w: Float, max_lag: int) -> Float:
 def _sample(
     ac: Float, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
-    """Bilinear samples of ``ac`` at lags (x, y); zero outside the window."""
+    """Bilinear samples of ``ac`` at lags (x, y); zero outside the window.
+
+    OpenCV's remap does the interpolation; it takes maps narrower than 32767 columns, so the
+    points are laid out in rows of 1024.
+    """
     centre = (ac.shape[0] - 1) / 2.0
-    fx, fy = x + centre, y + centre
-    x0, y0 = np.floor(fx).astype(np.intp), np.floor(fy).astype(np.intp)
-    ax, ay = (fx - x0).astype(np.float32), (fy - y0).astype(np.float32)
-    size = ac.shape[0]
-    inside = (x0 >= 0) & (y0 >= 0) & (x0 < size - 1) & (y0 < size - 1)
-    x0, y0 = np.where(inside, x0, 0), np.where(inside, y0, 0)
-    top = ac[y0, x0] * (1 - ax) + ac[y0, x0 + 1] * ax
-    bottom = ac[y0 + 1, x0] * (1 - ax) + ac[y0 + 1, x0 + 1] * ax
-    return np.where(inside, top * (1 - ay) + bottom * ay, 0.0).astype(np.float32), inside
+    shape = x.shape
+    fx = (x.astype(np.float32) + np.float32(centre)).reshape(-1)
+    fy = (y.astype(np.float32) + np.float32(centre)).reshape(-1)
+    limit = np.float32(ac.shape[0] - 1)
+    inside = (fx >= 0) & (fy >= 0) & (fx < limit) & (fy < limit)
+    count = fx.shape[0]
+    rows = -(-count // 1024)
+    mx = np.full(rows * 1024, -1.0, np.float32)
+    my = np.full(rows * 1024, -1.0, np.float32)
+    mx[:count], my[:count] = fx, fy
+    vals = cv2.remap(
+        ac,
+        mx.reshape(rows, 1024),
+        my.reshape(rows, 1024),
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    out = np.where(inside, np.asarray(vals, np.float32).reshape(-1)[:count], np.float32(0))
+    return out.reshape(shape), inside.reshape(shape)
 
 
 @cache
@@ -343,7 +362,7 @@ def lattice_autocorrelation(work: Float) -> Float:
     return _autocorrelation(_whiten(work, 1.0), int(min(work.shape) * 0.95))
 
 
-def _find_lattice(ac: Float, side: int) -> list[tuple[float, float]]:
+def _find_lattice(ac: Float, side: int) -> Iterator[tuple[float, float]]:
     """Candidate (period, angle) of the tile lattice, best first, from ``lattice_autocorrelation``.
 
     Tiles are ~1/4 of the short side when embedded (1/6 for 256-383 px images); resizing keeps that
@@ -354,7 +373,7 @@ def _find_lattice(ac: Float, side: int) -> list[tuple[float, float]]:
     min_p = side * MIN_PERIOD_RATIO
     periods = np.arange(min_p, side * MAX_PERIOD_RATIO, 1.0)
     if periods.size == 0:
-        return []
+        return
     angles = np.arange(-45.0, 45.0, 0.75)
     # The coarse grid reads a slightly blurred copy, so a peak between grid points is not missed.
     coarse = np.asarray(cv2.GaussianBlur(ac, (0, 0), 1.0), dtype=np.float32)
@@ -367,23 +386,32 @@ def _find_lattice(ac: Float, side: int) -> list[tuple[float, float]]:
         if any(abs(p - q) < 3 and min(abs(a - b), 90 - abs(a - b)) < 3 for q, b, _ in candidates):
             continue
         candidates.append((p, a, float(score[pi, ai])))
-        if len(candidates) >= 4:
+        if len(candidates) >= LATTICE_CANDIDATES:
             break
     # The lattice at period p also peaks at 2p, 3p: prefer the fundamental when it is strong.
+    # Refined lazily: a marked image usually decodes on the first candidate.
     results: list[tuple[float, float]] = []
     for p, a, _sc in candidates:
         # Nearest-neighbour points only (reach 1): those of p/2 or p/3 are not points of p's lattice,
-        # so a strong answer there means the true period is the smaller one.
+        # so a strong answer there means the true period may be the smaller one. Both are tried,
+        # the smaller first.
         own = float(_lattice_score(ac, np.array([p]), np.array([a]), 1)[0, 0])
+        tries = [p]
         for div in (3, 2):
             sub = p / div
-            if sub >= min_p and float(_lattice_score(ac, np.array([sub]), np.array([a]), 1)[0, 0]) > 0.6 * own:
-                p = sub
+            if (
+                sub >= min_p
+                and float(_lattice_score(ac, np.array([sub]), np.array([a]), 1)[0, 0]) > 0.6 * own
+            ):
+                tries.insert(0, sub)
                 break
-        refined = _refine(ac, p, a, max_lag)
-        if not any(abs(refined[0] - q) < 1 and abs(refined[1] - b) < 0.3 for q, b in results):
-            results.append(refined)
-    return results
+        for period in tries:
+            refined = _refine(ac, period, a, max_lag)
+            if not any(abs(refined[0] - q) < 1 and abs(refined[1] - b) < 0.3 for q, b in results):
+                results.append(refined)
+                yield refined
+                if len(results) >= LATTICE_TRIALS:
+                    return
 
 
 def _refine(ac: Float, period: float, angle: float, max_lag: int) -> tuple[float, float]:
@@ -506,7 +534,8 @@ def detect_frames(works: list[Float], keyring: Keyring, *, scale: float = 1.0) -
         ac = ac + lattice_autocorrelation(work)
     lattice = _find_lattice(ac, min(works[0].shape))
     keys = list(keyring)
-    trials = max(1, len(lattice)) * len(keys)
+    # The presence test is charged for every decode that might run, so stopping early is free.
+    trials = LATTICE_TRIALS * len(keys)
     best = ImageDetection(None, 0.0, 0.0, 0.0)
     for period, angle in lattice:
         block = _fold(works[0], period, angle)[0]

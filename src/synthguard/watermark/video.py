@@ -17,6 +17,7 @@ PyAV (FFmpeg) does the decoding and encoding.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable
@@ -24,15 +25,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from synthguard.errors import CorruptFile, MediaTooSmall, UnsupportedFormat
 from synthguard.watermark.image import (
     MIN_SIDE,
+    TARGET_PSNR,
+    Float,
     ImageDetection,
+    cell_size,
     detect_frames,
-    masked_delta,
     pattern_plane,
     working_luma,
 )
@@ -41,8 +45,30 @@ from synthguard.watermark.payload import Keyring, WatermarkKey
 CRF = 17
 PRESET = "superfast"  # x264 dominates the cost; at CRF 17 a faster preset costs bytes, not quality
 WINDOW_S = 8.0  # detection looks at this much video from the start of what it is given
-MAX_FRAMES = 24
+MAX_FRAMES = 12
 ENCODABLE = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+
+
+def mark_luma(luma: npt.NDArray[np.uint8], pattern: Float, pattern_power: float) -> npt.NDArray[np.uint8]:
+    """One frame's Y plane marked, on OpenCV's saturating arithmetic (4x faster than numpy here).
+
+    Same texture weighting as ``image.masked_delta`` but measured at half resolution, and the gain
+    that sets PSNR ~40.4 dB is computed from the weights alone (pattern and texture are independent).
+    """
+    height, width = luma.shape
+    small = np.asarray(cv2.resize(luma, (width // 2, height // 2), interpolation=cv2.INTER_AREA), np.float32)
+    k = max(3, cell_size(height, width) | 1)
+    mean = cv2.boxFilter(small, -1, (k, k))
+    var = cv2.boxFilter(small * small, -1, (k, k)) - mean * mean
+    activity = np.sqrt(np.maximum(var, 0.0))
+    weight = 0.5 + np.clip(activity / (float(activity.mean()) + 1e-3), 0.0, 2.0)
+    gain = (
+        255.0
+        / 10 ** (TARGET_PSNR / 20.0)
+        / math.sqrt(float(np.mean(weight * weight)) * pattern_power + 1e-12)
+    )
+    full = cv2.resize(weight * np.float32(gain), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.add(luma, cv2.multiply(pattern, full), dtype=cv2.CV_8U), np.uint8)
 
 
 def _open_input(path: Path) -> Any:
@@ -50,8 +76,10 @@ def _open_input(path: Path) -> Any:
 
     try:
         container = av.open(str(path))
-    except (av.error.InvalidDataError, av.error.ValueError, ValueError) as exc:
-        raise CorruptFile(path.name, f"not a readable video ({exc})", message_zh=f"{path.name}：无法读取的视频") from exc
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise CorruptFile(
+            path.name, f"not a readable video ({exc})", message_zh=f"{path.name}：无法读取的视频"
+        ) from exc
     if not container.streams.video:
         container.close()
         raise UnsupportedFormat(f"{path.name}: no video stream", message_zh=f"{path.name}：没有视频流")
@@ -90,6 +118,7 @@ def embed_video(
             )
         duration = float(src.duration / av.time_base) if src.duration else 0.0
         pattern = pattern_plane(height, width, mark_id, key)
+        pattern_power = float(np.mean(pattern * pattern))
         with av.open(str(tmp), "w", format=fmt) as dst:
             rate = vin.average_rate or vin.guessed_rate or Fraction(25)
             vout = dst.add_stream("libx264", rate=rate)
@@ -113,13 +142,12 @@ def embed_video(
                     continue
                 for frame in packet.decode():
                     yuv = frame.to_ndarray(format="yuv420p")
-                    luma = yuv[:height].astype(np.float32)
-                    delta = masked_delta(luma, pattern, fast=True)
-                    marked = np.clip(np.rint(luma + delta), 0, 255)
+                    luma = yuv[:height]
+                    marked = mark_luma(luma, pattern, pattern_power)
                     if frames % 10 == 0:  # PSNR is sampled: measuring every frame costs 10% of the time
-                        sq_error += float(np.mean((marked - luma) ** 2))
+                        sq_error += float(np.mean((marked.astype(np.float32) - luma) ** 2))
                         measured += 1
-                    yuv[:height] = marked.astype(np.uint8)
+                    yuv[:height] = marked
                     new = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
                     new.pts, new.time_base = frame.pts, frame.time_base
                     for out_packet in vout.encode(new):
@@ -130,10 +158,14 @@ def embed_video(
             for out_packet in vout.encode(None):
                 dst.mux(out_packet)
         if frames == 0:
-            raise CorruptFile(path.name, "no decodable video frame", message_zh=f"{path.name}：没有可解码的视频帧")
+            raise CorruptFile(
+                path.name, "no decodable video frame", message_zh=f"{path.name}：没有可解码的视频帧"
+            )
         os.replace(tmp, out)
     except av.error.FFmpegError as exc:
-        raise CorruptFile(path.name, f"video could not be decoded ({exc})", message_zh=f"{path.name}：视频无法解码") from exc
+        raise CorruptFile(
+            path.name, f"video could not be decoded ({exc})", message_zh=f"{path.name}：视频无法解码"
+        ) from exc
     finally:
         src.close()
         with contextlib.suppress(FileNotFoundError):
@@ -149,7 +181,9 @@ def embed_video(
     }
 
 
-def sample_lumas(path: Path, *, window_s: float = WINDOW_S, max_frames: int = MAX_FRAMES) -> list[npt.NDArray[np.uint8]]:
+def sample_lumas(
+    path: Path, *, window_s: float = WINDOW_S, max_frames: int = MAX_FRAMES
+) -> list[npt.NDArray[np.uint8]]:
     """Up to ``max_frames`` luma planes spread over the first ``window_s`` seconds."""
     src = _open_input(path)
     lumas: list[npt.NDArray[np.uint8]] = []
@@ -158,8 +192,7 @@ def sample_lumas(path: Path, *, window_s: float = WINDOW_S, max_frames: int = MA
         vin.thread_type = "AUTO"
         rate = float(vin.average_rate or vin.guessed_rate or 25)
         step = max(1, round(window_s * rate / max_frames))
-        index = 0
-        for frame in src.decode(vin):
+        for index, frame in enumerate(src.decode(vin)):
             if frame.time is not None and frame.time > window_s and lumas:
                 break
             if index % step == 0:
@@ -167,10 +200,11 @@ def sample_lumas(path: Path, *, window_s: float = WINDOW_S, max_frames: int = MA
                 lumas.append(frame.to_ndarray(format="yuv420p")[:height].copy())
                 if len(lumas) >= max_frames:
                     break
-            index += 1
     except Exception as exc:  # FFmpeg raises many types on damaged input; none should crash detection
         if not lumas:
-            raise CorruptFile(path.name, f"video could not be decoded ({exc})", message_zh=f"{path.name}：视频无法解码") from exc
+            raise CorruptFile(
+                path.name, f"video could not be decoded ({exc})", message_zh=f"{path.name}：视频无法解码"
+            ) from exc
     finally:
         src.close()
     return lumas

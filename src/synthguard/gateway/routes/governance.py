@@ -1,17 +1,18 @@
 """Public governance API: complaints (Art. 12), refutations (Art. 11), filing (Art. 19), file check.
 
-The same calls as the public pages, as JSON for apps and partners; plus ``filing_header``, the
-middleware that puts the filing number on every response (``X-Filing-Number``, UTF-8
+The same calls as the public pages, as JSON for apps and partners; plus ``FilingHeader``, the
+ASGI middleware that puts the filing number on every response (``X-Filing-Number``, UTF-8
 percent-encoded because HTTP header values are Latin-1; ``X-Filing-Url`` beside it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from synthguard.console.public import check_file, file_complaint
 from synthguard.console.web import form_file
@@ -66,19 +67,33 @@ async def check(request: Request, core: CoreDep) -> dict[str, Any]:
     return result
 
 
-async def filing_header(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    core = getattr(request.app.state, "core", None)
-    if core is None:
-        return response
-    try:
-        current = core.governance.filing.current()
-    except Exception:  # the header is informational: never fail a request over it
-        return response
-    if current.algorithm_number:
-        response.headers["X-Filing-Number"] = current.header_value()
-        response.headers["X-Filing-Url"] = current.url
-    return response
+class FilingHeader:
+    """Pure ASGI middleware (not ``BaseHTTPMiddleware``, which buffers around streamed answers and
+    hides client disconnects from the gateway's SSE code): adds the filing headers to the response
+    start message of every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        core = getattr(scope["app"].state, "core", None)
+
+        async def with_filing(message: Message) -> None:
+            if message["type"] == "http.response.start" and core is not None:
+                try:
+                    current = core.governance.filing.current()
+                except Exception:  # the header is informational: never fail a response over it
+                    current = None
+                if current is not None and current.algorithm_number:
+                    headers = MutableHeaders(scope=message)
+                    headers["X-Filing-Number"] = current.header_value()
+                    headers["X-Filing-Url"] = current.url
+            await send(message)
+
+        await self.app(scope, receive, with_filing)
 
 
-__all__ = ["filing_header", "router"]
+__all__ = ["FilingHeader", "router"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from synthguard.errors import InvalidRequest, PermissionDenied, SynthguardError
 from synthguard.gateway.openai_proxy import Caller, get_gateway, openai_error
@@ -51,7 +52,8 @@ async def _run(request: Request, work: Any) -> Response:
 async def list_users(request: Request) -> Response:
     async def work(_caller: Caller, _body: dict[str, Any]) -> Response:
         core = get_gateway(request).core
-        return JSONResponse({"users": [u.to_dict() for u in core.users.list_users()]})
+        users = await run_in_threadpool(core.users.list_users)
+        return JSONResponse({"users": [u.to_dict() for u in users]})
 
     return await _run(request, work)
 
@@ -60,7 +62,8 @@ async def list_users(request: Request) -> Response:
 async def add_user(request: Request) -> Response:
     async def work(caller: Caller, body: dict[str, Any]) -> Response:
         core = get_gateway(request).core
-        view, verdict = core.users.add_user(
+        view, verdict = await run_in_threadpool(
+            core.users.add_user,
             _str(body, "name", required=True),
             id_number=_str(body, "id_number"),
             mobile=_str(body, "mobile"),
@@ -81,7 +84,8 @@ async def set_status(request: Request, name: str) -> Response:
         if days is not None and (not isinstance(days, int | float) or isinstance(days, bool) or days <= 0):
             raise InvalidRequest("'days' must be a positive number", message_zh="days 须为正数")
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=float(days)) if days else None
-        view = get_gateway(request).core.users.set_status(
+        view = await run_in_threadpool(
+            get_gateway(request).core.users.set_status,
             name,
             _str(body, "status", required=True),
             reason=_str(body, "reason", required=True),
@@ -101,8 +105,8 @@ async def create_key(request: Request) -> Response:
             not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
         ):
             raise InvalidRequest("'scopes' must be an array of strings", message_zh="scopes 须为字符串数组")
-        plain, info = get_gateway(request).core.apikeys.create(
-            _str(body, "user", required=True), scopes=scopes
+        plain, info = await run_in_threadpool(
+            get_gateway(request).core.apikeys.create, _str(body, "user", required=True), scopes=scopes
         )
         return JSONResponse({"api_key": plain, "key": info.to_dict()}, status_code=201)
 
@@ -112,6 +116,7 @@ async def create_key(request: Request) -> Response:
 @router.delete("/keys/{key_id}", summary="Revoke an API key")
 async def revoke_key(request: Request, key_id: str) -> Response:
     async def work(_caller: Caller, _body: dict[str, Any]) -> Response:
-        return JSONResponse({"key": get_gateway(request).core.apikeys.revoke(key_id).to_dict()})
+        info = await run_in_threadpool(get_gateway(request).core.apikeys.revoke, key_id)
+        return JSONResponse({"key": info.to_dict()})
 
     return await _run(request, work)

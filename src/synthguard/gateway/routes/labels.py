@@ -31,6 +31,8 @@ def _labeled_response(outcome: LabelOutcome, workdir: Path, name: str) -> FileRe
     }
     if outcome.explicit:
         headers["X-Synthguard-Explicit"] = str(outcome.explicit.get("kind", ""))
+    if outcome.watermark:
+        headers["X-Synthguard-Watermark"] = str(outcome.watermark.get("mark_id", ""))
     return FileResponse(
         outcome.path,
         filename=name,
@@ -49,13 +51,17 @@ async def label_upload(
     explicit: Annotated[bool, Query(description="Also render the visible/audible label (显式标识)")] = False,
     position: Annotated[str | None, Query(description="Explicit label position (corner, edge)")] = None,
     lang: Annotated[str | None, Query(pattern="^(zh|en|zh-en)$", description="zh, en or zh-en")] = None,
+    watermark: Annotated[
+        bool | None,
+        Query(description="Invisible watermark (隐式水印); default: on for images/videos large enough"),
+    ] = None,
 ) -> FileResponse:
     shown = explicit_options(settings, position=position, lang=lang) if explicit else False
     async with save_upload(file, settings) as path:
         workdir = Path(tempfile.mkdtemp(dir=settings.uploads_dir))
         try:
             outcome = await run_in_threadpool(
-                core.label_file, path, workdir / path.name, label=label, explicit=shown
+                core.label_file, path, workdir / path.name, label=label, explicit=shown, watermark=watermark
             )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -6,14 +6,11 @@ Revises: 0004_watermark
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_gateway"
-# TEMPORARY while 0004 is being written: chain to whichever is the head. Fixed before hand-off.
-down_revision = "0004_watermark" if (Path(__file__).parent / "0004_watermark.py").exists() else "0003_review"
+down_revision = "0004_watermark"
 branch_labels = None
 depends_on = None
 
