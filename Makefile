@@ -57,8 +57,23 @@ test: $(STAMP) $(APT_STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP) $(APT_STAMP)
-	$(BIN)/pip install -q -e '.[bench]'
+# The peers (torch, invisible-watermark, blind-watermark, resemble-perth ...) live in their own venv:
+# they pull opencv-python 5, whose cv2 lacks the Haar cascades the review engine uses, and would break
+# the test venv. In the bench venv opencv-python-headless 4.x provides cv2 for everyone.
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	$(PY) -m venv $(BENCH_VENV) || python3 -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install -q --upgrade pip
+	$(BENCH_BIN)/pip install -q -e '.[test,bench]'
+	$(BENCH_BIN)/pip uninstall -q -y opencv-python || true
+	$(BENCH_BIN)/pip install -q --force-reinstall --no-deps 'opencv-python-headless>=4.8,<5'
+	touch $(BENCH_STAMP)
+
+bench: BIN := $(BENCH_BIN)
+bench: $(BENCH_STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/implicit_labels.py
 	$(BIN)/python benchmarks/explicit_labels.py
 	$(BIN)/python benchmarks/review.py
@@ -70,4 +85,4 @@ bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/console.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -97,13 +97,21 @@ class Settings(BaseSettings):
     identity_verifier: str = Field(
         default="offline", pattern="^(offline|http)$", description="Real-name verifier: offline or http."
     )
-    identity_verifier_url: str = Field(default="", description="The provider's real-name API (http verifier).")
+    identity_verifier_url: str = Field(
+        default="", description="The provider's real-name API (http verifier)."
+    )
     identity_verifier_token: str = Field(default="", description="Bearer token for the real-name API.")
     identity_verifier_timeout_s: float = Field(default=5.0, gt=0)
-    apikey_rate_per_min: int = Field(default=600, ge=0, description="Default per-key requests/minute; 0: none.")
+    apikey_rate_per_min: int = Field(
+        default=600, ge=0, description="Default per-key requests/minute; 0: none."
+    )
     apikey_quota: int = Field(default=0, ge=0, description="Default per-key request quota; 0: unlimited.")
     gateway_upstreams: dict[str, str] = Field(
-        default_factory=lambda: {"demo": "builtin:demo", "demo-image": "builtin:demo", "demo-tts": "builtin:demo"},
+        default_factory=lambda: {
+            "demo": "builtin:demo",
+            "demo-image": "builtin:demo",
+            "demo-tts": "builtin:demo",
+        },
         description='Model -> OpenAI-compatible base URL (".../v1"); "builtin:demo" is the offline demo.',
     )
     gateway_upstream_keys: dict[str, str] = Field(
@@ -116,7 +124,9 @@ class Settings(BaseSettings):
         "hold-back; audit: forward at once and only record.",
     )
     gateway_on_hit: str = Field(
-        default="auto", pattern="^(auto|mask|stop)$", description="On a streamed hit: the policy's action, "
+        default="auto",
+        pattern="^(auto|mask|stop)$",
+        description="On a streamed hit: the policy's action, "
         "always mask, or always stop with finish_reason content_filter.",
     )
     gateway_notice_position: str = Field(default="start", pattern="^(start|end)$")
@@ -135,7 +145,9 @@ class Settings(BaseSettings):
         default=15, ge=10, le=20, description="log2 of scrypt's N for new console passwords (15: ~32 MiB)."
     )
     public_upload_max_bytes: int = Field(
-        default=20 * 1024**2, ge=1024, description="Largest file the public pages and evidence uploads accept."
+        default=20 * 1024**2,
+        ge=1024,
+        description="Largest file the public pages and evidence uploads accept.",
     )
     algorithm_review_days: int = Field(
         default=180, ge=1, description="Interval of the periodic algorithm review (Art. 15), in days."

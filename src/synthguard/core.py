@@ -308,9 +308,7 @@ class Synthguard:
         with implicit.open_source(path) as src:
             plugin = implicit.files.open_plugin(src, path.name)
             digest = plugin.content_digest(src)
-            aigc = sign_producer(
-                AIGCLabel.produce(producer, content_id, label), digest, self.producer_signer
-            )
+            aigc = sign_producer(AIGCLabel.produce(producer, content_id, label), digest, self.producer_signer)
             implicit.write_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
         record = LabelRecord(
             content_id=content_id,
@@ -523,7 +521,6 @@ class Synthguard:
         if seq is not None:
             decision.ledger_ref = str(seq)
             self.reviewer.set_ledger_ref(decision.decision_id, str(seq))
-
 
     # --- watermarks (issue #4) -----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from synthguard.review import Entry, read_library, sample_library
 from tests.conftest import PLATFORM, PRODUCER
 
 UPSTREAM_SECRET = "sk-upstream-TOP-SECRET-do-not-leak"
-FILING = "Beijing-WangXinSuan-20250101"
+FILING = "网信算备110108823483901230011号"  # Chinese, as real numbers are: travels percent-encoded
 MASKED_TERM = "样例遮蔽词"
 
 

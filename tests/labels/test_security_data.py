@@ -28,7 +28,9 @@ def test_security_data_signature_verifies_with_the_pinned_key() -> None:
     assert any(e.get("AlgID") == OID_SM3_WITH_SM2 for e in body["PubSD"])
     pinned = {signer.key_id: signer.public_key_bytes()}.get
     assert check_producer(label, DIGEST, pinned).integrity is Integrity.INTACT
-    assert check_producer(label.replace(ProduceID="id-2"), DIGEST, pinned).integrity is Integrity.LABEL_ALTERED
+    assert (
+        check_producer(label.replace(ProduceID="id-2"), DIGEST, pinned).integrity is Integrity.LABEL_ALTERED
+    )
     other = hashlib.sha256(b"other").digest()
     assert check_producer(label, other, pinned).integrity is Integrity.CONTENT_ALTERED
     assert check_producer(label, DIGEST, {}.get).integrity is Integrity.UNKNOWN_KEY

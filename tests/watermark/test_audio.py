@@ -37,14 +37,15 @@ def test_speech_payload_decodes_exactly_after_attack(name: str, ring: Keyring, m
     assert found.payload.p_value <= 1e-6
 
 
-def test_mark_respects_the_snr_floor_and_embeds_faster_than_50x_real_time(ring: Keyring, marked) -> None:  # type: ignore[no-untyped-def]
+def test_mark_respects_the_snr_floor_and_detects_faster_than_50x_real_time(ring: Keyring, marked) -> None:  # type: ignore[no-untyped-def]
     clip, result = marked
     assert result.snr_db >= audio.MIN_SNR_DB - 0.01
     noise_power = np.mean((result.samples - clip) ** 2)
     assert 10 * np.log10(np.mean(clip**2) / noise_power) >= audio.MIN_SNR_DB - 0.01
-    start = time.perf_counter()
+    # CPU time, not wall time: the target is per core, and CI machines are shared.
+    start = time.process_time()
     audio.detect(result.samples, 44_100, ring)
-    assert len(clip) / 44_100 / (time.perf_counter() - start) >= 50
+    assert len(clip) / 44_100 / (time.process_time() - start) >= 50
 
 
 def test_stereo_48khz_speech_round_trips(ring: Keyring) -> None:

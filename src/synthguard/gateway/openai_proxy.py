@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -78,6 +79,13 @@ STANDARD_VOICES = frozenset(
 SUSPEND_AFTER_SANCTION_DAYS = 7
 HEADER_CONTENT_ID = "X-Synthguard-Content-Id"
 HEADER_FILING = "X-Synthguard-Filing-Number"
+
+
+def filing_header(number: str) -> str:
+    """HTTP header values are Latin-1; filing numbers are Chinese (网信算备...): UTF-8 percent-encoded."""
+    return quote(number, safe="")
+
+
 HEADER_LABEL = "X-AIGC-Label"  # "1": AI-generated, as on /v1/labels
 HEADER_AIGC = "X-AIGC"  # the signed implicit label of a text answer, JSON
 HEADER_CONSENT = "X-Synthguard-Consent-Id"
@@ -328,7 +336,11 @@ class Gateway:
         return int(seq) if seq is not None else None
 
     def headers(self, content_id: str, label: AIGCLabel | None = None) -> dict[str, str]:
-        out = {HEADER_CONTENT_ID: content_id, HEADER_FILING: self.settings.filing_number, HEADER_LABEL: "1"}
+        out = {
+            HEADER_CONTENT_ID: content_id,
+            HEADER_FILING: filing_header(self.settings.filing_number),
+            HEADER_LABEL: "1",
+        }
         if label is not None:
             out[HEADER_AIGC] = label.to_json()
         return out
@@ -1012,7 +1024,7 @@ async def _images_out(
         raise ContentBlocked(
             "every generated image was refused by review", message_zh="生成的图片均未通过审核"
         )
-    headers = {HEADER_CONTENT_ID: ",".join(ids), HEADER_FILING: gw.settings.filing_number}
+    headers = {HEADER_CONTENT_ID: ",".join(ids), HEADER_FILING: filing_header(gw.settings.filing_number)}
     return JSONResponse(
         {
             "created": int(time.time()),
