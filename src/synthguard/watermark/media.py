@@ -16,10 +16,13 @@ from synthguard.watermark.payload import WatermarkKey
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+# Audio the watermark rewrites in its own format (libsndfile): lossless PCM stays sample-exact outside
+# the mark; Ogg Vorbis is re-encoded, which the mark survives (it is built to survive MP3/AAC).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
 
 
 def watermark_modality(path: Path) -> str | None:
-    """ "image", "video" or None (no pixel watermark for this file)."""
+    """ "image", "video", "audio" or None (no invisible watermark for this file)."""
     try:
         with Image.open(path) as image:
             if image.format in IMAGE_FORMATS and not getattr(image, "is_animated", False):
@@ -29,7 +32,19 @@ def watermark_modality(path: Path) -> str | None:
         pass
     if path.suffix.lower() in VIDEO_SUFFIXES and _has_video_stream(path):
         return "video"
+    if path.suffix.lower() in AUDIO_SUFFIXES and _is_sndfile_audio(path):
+        return "audio"
     return None
+
+
+def _is_sndfile_audio(path: Path) -> bool:
+    import soundfile as sf
+
+    try:
+        sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        return False
+    return True
 
 
 def _has_video_stream(path: Path) -> bool:
@@ -53,9 +68,15 @@ def embed_media(path: Path, out: Path, mark_id: int, key: WatermarkKey) -> dict[
         from synthguard.watermark.video import embed_video
 
         return {"modality": "video", **embed_video(path, out, mark_id, key)}
+    if modality == "audio":
+        from synthguard.watermark.audio import embed_file as embed_audio
+
+        result = embed_audio(path, out, mark_id, key)
+        return {"modality": "audio", "snr_db": round(result.snr_db, 2)}
     from synthguard.errors import UnsupportedFormat
 
     raise UnsupportedFormat(
-        f"{path.name}: only images (JPEG, PNG, WebP, TIFF, BMP) and videos take a pixel watermark",
-        message_zh=f"{path.name}：只有图像（JPEG、PNG、WebP、TIFF、BMP）和视频可以嵌入像素水印",
+        f"{path.name}: only images (JPEG, PNG, WebP, TIFF, BMP), videos and WAV/FLAC/OGG audio "
+        "take an invisible watermark",
+        message_zh=f"{path.name}：只有图像（JPEG、PNG、WebP、TIFF、BMP）、视频和 WAV/FLAC/OGG 音频可以嵌入隐形水印",
     )
