@@ -78,5 +78,6 @@ def embed_media(path: Path, out: Path, mark_id: int, key: WatermarkKey) -> dict[
     raise UnsupportedFormat(
         f"{path.name}: only images (JPEG, PNG, WebP, TIFF, BMP), videos and WAV/FLAC/OGG audio "
         "take an invisible watermark",
-        message_zh=f"{path.name}：只有图像（JPEG、PNG、WebP、TIFF、BMP）、视频和 WAV/FLAC/OGG 音频可以嵌入隐形水印",
+        message_zh=f"{path.name}：只有图像（JPEG、PNG、WebP、TIFF、BMP）、视频和 WAV/FLAC/OGG 音频"
+        "可以嵌入隐形水印",
     )
