@@ -16,7 +16,7 @@ from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -729,25 +729,29 @@ def _os_error(exc: OSError) -> FileError:
     )
 
 
-def _load_or_create_signer(path: Path) -> Ed25519Signer:
+class _KeyFile(Protocol):
+    def save(self, path: Path) -> None: ...
+
+
+KeyT = TypeVar("KeyT", bound=_KeyFile)
+
+
+def _load_or_create(path: Path, load: Callable[[Path], KeyT], generate: Callable[[], KeyT]) -> KeyT:
+    """The key at ``path``, generated and saved (mode 0600) the first time."""
     if path.exists():
-        return Ed25519Signer.load(path)
-    signer = Ed25519Signer.generate()
+        return load(path)
+    key = generate()
     try:
-        signer.save(path)
+        key.save(path)
     except FileExistsError:
         # Another process created it between our check and our write: use theirs.
-        return Ed25519Signer.load(path)
-    os.chmod(path, 0o600)
-    return signer
+        return load(path)
+    return key
+
+
+def _load_or_create_signer(path: Path) -> Ed25519Signer:
+    return _load_or_create(path, Ed25519Signer.load, Ed25519Signer.generate)
 
 
 def _load_or_create_sm2_signer(path: Path) -> Sm2Signer:
-    if path.exists():
-        return Sm2Signer.load(path)
-    signer = Sm2Signer.generate()
-    try:
-        signer.save(path)
-    except FileExistsError:
-        return Sm2Signer.load(path)
-    return signer
+    return _load_or_create(path, Sm2Signer.load, Sm2Signer.generate)

@@ -365,17 +365,7 @@ def library_import(
     report = library.import_entries(
         entries, problems=problems, replace=replace, skip_invalid=skip_invalid, source=name
     )
-    result = {
-        "schema": 1,
-        "version": report.version,
-        "added": report.added,
-        "updated": report.updated,
-        "removed": report.removed,
-        "unchanged": report.unchanged,
-        "total": report.total,
-        "created_categories": report.created_categories,
-        "skipped": [{"row": p.row, "message": p.message} for p in report.skipped],
-    }
+    result = report.to_json_dict()
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return

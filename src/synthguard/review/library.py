@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,20 @@ class ImportReport:
     total: int = 0
     created_categories: list[str] = field(default_factory=list)
     skipped: list[RowProblem] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """What ``library import`` and ``POST /v1/review/library`` both print."""
+        return {
+            "schema": 1,
+            "version": self.version,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "total": self.total,
+            "created_categories": self.created_categories,
+            "skipped": [{"row": p.row, "message": p.message} for p in self.skipped],
+        }
 
 
 @dataclass

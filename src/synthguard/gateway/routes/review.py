@@ -135,17 +135,7 @@ async def library_import(
         report = core.reviewer.library.import_entries(
             entries, problems=problems, replace=replace, skip_invalid=skip_invalid, source=file.filename or ""
         )
-        return {
-            "schema": 1,
-            "version": report.version,
-            "added": report.added,
-            "updated": report.updated,
-            "removed": report.removed,
-            "unchanged": report.unchanged,
-            "total": report.total,
-            "created_categories": report.created_categories,
-            "skipped": [{"row": p.row, "message": p.message} for p in report.skipped],
-        }
+        return report.to_json_dict()
 
     return await run_in_threadpool(run)
 
