@@ -14,6 +14,7 @@ watermark re-encodes pixels and has its own benchmark; exiftool writes metadata 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -146,8 +147,13 @@ def main() -> None:
                 print(f"generating {args.count} {ext} files ...", file=sys.stderr)
                 paths = make_inputs(work / f"in-{ext}", args.count, ext)
                 exif_paths = paths if ext == "jpg" else paths[: args.exiftool_png]
+                # Each timed phase starts with no dirty pages left by the previous one: otherwise the
+                # kernel's writeback of 2 GB of PNG copies throttles whichever tool runs second.
+                os.sync()
                 cp_rate = bench_cp(paths, work / f"cp-{ext}")
+                os.sync()
                 sg_rate = bench_synthguard(core, paths, work / f"sg-{ext}")
+                os.sync()
                 et_rate = bench_exiftool(exif_paths, work / f"et-{ext}")
                 labeled = sorted((work / f"sg-{ext}").iterdir())
                 rows.append(
