@@ -139,6 +139,21 @@ class Gateway:
         self.settings = settings
         self.core = core
         self.upstreams = Upstreams(settings)
+        self._ledger_busy = 0  # ledger writes of this gateway not yet acknowledged
+
+    async def _append(self, entry: Any) -> Any:
+        """Commit one ledger entry and return its ``Appended``; durable either way.
+
+        With other writes in flight the entry joins the batching writer (one fsync for many); alone,
+        it is written at once, since the batcher's wait for company would only add latency."""
+        ledger = self.core.ledger
+        self._ledger_busy += 1
+        try:
+            if self._ledger_busy == 1 and callable(getattr(ledger, "record_many", None)):
+                return (await run_in_threadpool(ledger.record_many, [entry]))[0]
+            return await ledger.asubmit(entry)
+        finally:
+            self._ledger_busy -= 1
 
     async def aclose(self) -> None:
         await self.upstreams.aclose()
@@ -178,14 +193,17 @@ class Gateway:
     async def authenticate(self, request: Request, *, scope: str, capability: str) -> Caller:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        key = await run_in_threadpool(self.core.apikeys.authenticate, token)
-        if scope and scope not in key.scopes:
-            raise PermissionDenied(
-                f"this API key has no '{scope}' scope", message_zh=f"该 API 密钥没有 {scope} 权限"
-            )
-        user = await run_in_threadpool(self.core.users.by_id, key.user_id)
-        gate(user, capability)
-        await run_in_threadpool(self.core.apikeys.charge, key)
+
+        def check(key: KeyInfo, user: UserView) -> None:
+            if scope and scope not in key.scopes:
+                raise PermissionDenied(
+                    f"this API key has no '{scope}' scope", message_zh=f"该 API 密钥没有 {scope} 权限"
+                )
+            gate(user, capability)
+
+        # One worker-thread hop and one read for key + user, then the charge: the store stays the
+        # only source of keys, bans and quotas (a second replica's change is seen at once).
+        key, user = await run_in_threadpool(self.core.apikeys.admit, token, check)
         return Caller(key, user)
 
     # --- review ---------------------------------------------------------------------------------
@@ -249,9 +267,12 @@ class Gateway:
             text, service=service, direction="out", user_id=caller.user_id, user_status=ctx.user_status
         )
 
-    def keyword_action(self, caller: Caller, service: str) -> Callable[[Match], str]:
+    def keyword_action(
+        self, caller: Caller, service: str, risks: dict[str, Any] | None = None
+    ) -> Callable[[Match], str]:
         engine = self.core.reviewer
-        risks = engine.library.risks()
+        if risks is None:
+            risks = engine.library.risks()
         ctx = Context(
             service=service, direction="out", user_id=caller.user_id, user_status=_review_status(caller)
         )
@@ -302,7 +323,7 @@ class Gateway:
             None,
             f"review-decision-{decision.decision_id}",
         )
-        appended = await submit(entry)
+        appended = await self._append(entry)
         decision.ledger_ref = str(appended.seq)
         await run_in_threadpool(self.core.reviewer.set_ledger_ref, decision.decision_id, decision.ledger_ref)
 
@@ -316,7 +337,9 @@ class Gateway:
 
         refs = {k: v for k, v in refs.items() if v is not None}
         refs.update(key_id=caller.key.key_id, filing_number=self.settings.filing_number)
-        appended = await submit(Entry(event, content_id, refs, caller.user_id, None, f"{event}-{content_id}"))
+        appended = await self._append(
+            Entry(event, content_id, refs, caller.user_id, None, f"{event}-{content_id}")
+        )
         seq = getattr(appended, "seq", None)
         return int(seq) if seq is not None else None
 
@@ -638,8 +661,10 @@ async def _stream_text(
 ) -> Response:
     service = "chat" if kind == "chat" else "completion"
     settings = gw.settings
-    matcher = await run_in_threadpool(gw.core.reviewer.library.matcher)
-    action_for = gw.keyword_action(caller, service)
+    library = gw.core.reviewer.library
+    # The matcher and the risk table in one worker hop (both may read the store, never on the
+    # loop), fetched while the upstream connection opens.
+    tables = asyncio.ensure_future(run_in_threadpool(lambda: (library.matcher(), library.risks())))
     strict_review: Callable[[str], ReviewDecision] | None = None
     if settings.gateway_stream_mode == "strict":
         engine = gw.core.reviewer
@@ -652,12 +677,19 @@ async def _stream_text(
 
     # Open the upstream before answering, so "model server down" is a proper 502, not a broken stream.
     opened = gw.upstreams.stream(upstream, path, body)
-    response = await opened.__aenter__()
     try:
+        response = await opened.__aenter__()
+    except BaseException:
+        tables.cancel()
+        await asyncio.gather(tables, return_exceptions=True)
+        raise
+    try:
+        matcher, risks = await tables
         await asyncio.gather(*pending)  # the input decision is in the ledger before any answer
     except BaseException:
         await opened.__aexit__(None, None, None)
         raise
+    action_for = gw.keyword_action(caller, service, risks)
     guards: dict[int, TextGuard] = {}
     notices: dict[int, NoticeStream] = {}
     finished: dict[int, str] = {}
@@ -850,23 +882,26 @@ async def _stream_text(
             # close the upstream (cancels generation there) and log exactly once.
             with anyio.CancelScope(shield=True):
                 await opened.__aexit__(None, None, None)
-                await run_in_threadpool(_log_stream)
+                await _log_stream()
 
-    def _log_stream() -> None:
+    def _review_whole(raw: str) -> ReviewDecision | None:
+        try:
+            return gw.review_out_sync(caller, raw, service)
+        except SynthguardError:
+            return None
+
+    async def _log_stream() -> None:
+        # The record goes through the batching writer (as the non-stream answer's does): it shares
+        # an fsync with concurrent answers and is still committed before the response completes.
         released = "".join(guards[i].raw[: guards[i].sent] for i in sorted(guards))
         raw = "".join(guards[i].raw for i in sorted(guards))
-        decision = None
-        if raw:
-            try:
-                decision = gw.review_out_sync(caller, raw, service)
-            except SynthguardError:
-                decision = None
+        decision = await run_in_threadpool(_review_whole, raw) if raw else None
         hits = [
             {"term_category": m.entry.category, "action": a, "start": m.start, "end": m.end}
             for g in guards.values()
             for m, a in g.hits
         ][:50]
-        gw.log(
+        await gw.alog(
             "gateway.generated",
             content_id,
             caller,

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
@@ -22,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import AuthenticationFailed, InvalidIdentity, NotFound, QuotaExceeded, RateLimited
-from synthguard.store.models import ApiKey, ApiKeyWindow, IdentityUser, utcnow
+from synthguard.identity.users import UserView, user_view
+from synthguard.store.models import ApiKey, ApiKeyWindow, IdentityOrg, IdentityUser, utcnow
 
 SCOPES = ("chat", "completions", "images", "audio", "publish", "admin")
 DEFAULT_SCOPES = ("chat", "completions", "images", "audio", "publish")
@@ -176,49 +178,91 @@ class ApiKeys:
             raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
         return _info(row, user_name)
 
+    def admit(
+        self, plain: str, check: Callable[[KeyInfo, UserView], None], *, now: float | None = None
+    ) -> tuple[KeyInfo, UserView]:
+        """The gateway's per-request step in one call: the key, its owner as it stands in the store
+        now, ``check`` (scope and status gate; raising refuses the request uncharged), then
+        :meth:`charge`. One query reads key, user and organisation together, so a revocation, ban or
+        quota change written by any replica applies to the very next request: nothing is cached."""
+        if not plain.startswith(PREFIX) or len(plain) > 200:
+            raise AuthenticationFailed(
+                "send your API key as 'Authorization: Bearer sk-...'",
+                message_zh="请以 Authorization: Bearer sk-... 发送 API 密钥",
+            )
+        with self.sessions() as session:
+            found = session.execute(
+                select(ApiKey, IdentityUser, IdentityOrg.name)
+                .join(IdentityUser, IdentityUser.id == ApiKey.user_id)
+                .outerjoin(IdentityOrg, IdentityOrg.id == IdentityUser.org_id)
+                .where(ApiKey.secret_sha256 == _hash(plain))
+            ).first()
+            if found is None:
+                raise AuthenticationFailed("incorrect API key provided", message_zh="API 密钥不正确")
+            row, owner, org_name = found
+            if row.revoked_at is not None:
+                raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
+            key, user = _info(row, owner.name), user_view(owner, org_name or "")
+            check(key, user)  # raising leaves the session uncommitted: nothing is charged
+            minute = _minute(now)
+            if key.rate_per_min:
+                _ensure_window(self.sessions, key.key_id, minute)
+            _bump(session, key, minute)
+            session.commit()
+        return key, user
+
     def charge(self, key: KeyInfo, *, now: float | None = None) -> None:
         """Count one request against the key's minute window and quota, or refuse it (429).
 
         Both checks are conditional UPDATEs, atomic in SQLite and PostgreSQL, so concurrent
         requests on several replicas can never overshoot the limit together.
         """
-        minute = int((now if now is not None else time.time()) // 60)
+        minute = _minute(now)
         if key.rate_per_min:
             _ensure_window(self.sessions, key.key_id, minute)
         with self.sessions.begin() as session:
-            if key.rate_per_min:
-                bumped = session.execute(
-                    update(ApiKeyWindow)
-                    .where(
-                        ApiKeyWindow.key_id == key.key_id,
-                        ApiKeyWindow.minute == minute,
-                        ApiKeyWindow.count < key.rate_per_min,
-                    )
-                    .values(count=ApiKeyWindow.count + 1)
-                )
-                if bumped.rowcount == 0:  # type: ignore[attr-defined]
-                    raise RateLimited(
-                        f"rate limit of {key.rate_per_min} requests per minute reached for this key",
-                        message_zh=f"该密钥每分钟最多 {key.rate_per_min} 次请求",
-                    )
-            quota_clause = ApiKey.used < ApiKey.quota if key.quota else ApiKey.key_id == key.key_id
-            bumped = session.execute(
-                update(ApiKey)
-                .where(ApiKey.key_id == key.key_id, quota_clause)
-                .values(used=ApiKey.used + 1, last_used_at=utcnow())
+            _bump(session, key, minute)
+
+
+def _minute(now: float | None) -> int:
+    return int((now if now is not None else time.time()) // 60)
+
+
+def _bump(session: Session, key: KeyInfo, minute: int) -> None:
+    """The two conditional UPDATEs of :meth:`ApiKeys.charge`, in the caller's transaction."""
+    if key.rate_per_min:
+        bumped = session.execute(
+            update(ApiKeyWindow)
+            .where(
+                ApiKeyWindow.key_id == key.key_id,
+                ApiKeyWindow.minute == minute,
+                ApiKeyWindow.count < key.rate_per_min,
             )
-            if bumped.rowcount == 0:  # type: ignore[attr-defined]
-                # Raising rolls back the minute-window bump too: a refused request costs nothing.
-                raise QuotaExceeded(
-                    f"this key's quota of {key.quota} requests is used up",
-                    message_zh=f"该密钥 {key.quota} 次配额已用完",
-                )
-            if minute % WINDOW_KEEP_MINUTES == 0:
-                session.execute(
-                    delete(ApiKeyWindow).where(
-                        ApiKeyWindow.key_id == key.key_id, ApiKeyWindow.minute < minute - WINDOW_KEEP_MINUTES
-                    )
-                )
+            .values(count=ApiKeyWindow.count + 1)
+        )
+        if bumped.rowcount == 0:  # type: ignore[attr-defined]
+            raise RateLimited(
+                f"rate limit of {key.rate_per_min} requests per minute reached for this key",
+                message_zh=f"该密钥每分钟最多 {key.rate_per_min} 次请求",
+            )
+    quota_clause = ApiKey.used < ApiKey.quota if key.quota else ApiKey.key_id == key.key_id
+    bumped = session.execute(
+        update(ApiKey)
+        .where(ApiKey.key_id == key.key_id, quota_clause)
+        .values(used=ApiKey.used + 1, last_used_at=utcnow())
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        # Raising rolls back the minute-window bump too: a refused request costs nothing.
+        raise QuotaExceeded(
+            f"this key's quota of {key.quota} requests is used up",
+            message_zh=f"该密钥 {key.quota} 次配额已用完",
+        )
+    if minute % WINDOW_KEEP_MINUTES == 0:
+        session.execute(
+            delete(ApiKeyWindow).where(
+                ApiKeyWindow.key_id == key.key_id, ApiKeyWindow.minute < minute - WINDOW_KEEP_MINUTES
+            )
+        )
 
 
 def _ensure_window(sessions: sessionmaker[Session], key_id: str, minute: int) -> None:

@@ -386,20 +386,25 @@ class UserDirectory:
 
     def _view(self, session: Session, row: IdentityUser) -> UserView:
         org = session.get(IdentityOrg, row.org_id) if row.org_id is not None else None
-        return UserView(
-            id=row.id,
-            name=row.name,
-            status=effective_status(row),
-            status_reason=row.status_reason,
-            status_until=_aware(row.status_until),
-            doc_type=row.doc_type,
-            id_number=row.id_number_masked,
-            mobile=row.mobile_masked,
-            verification_level=row.verification_level,
-            verified_by=row.verified_by,
-            org=org.name if org is not None else "",
-            created_at=_aware(row.created_at) or utcnow(),
-        )
+        return user_view(row, org.name if org is not None else "")
+
+
+def user_view(row: IdentityUser, org_name: str) -> UserView:
+    """A loaded user row as shown to operators (the gateway builds it from its one key lookup)."""
+    return UserView(
+        id=row.id,
+        name=row.name,
+        status=effective_status(row),
+        status_reason=row.status_reason,
+        status_until=_aware(row.status_until),
+        doc_type=row.doc_type,
+        id_number=row.id_number_masked,
+        mobile=row.mobile_masked,
+        verification_level=row.verification_level,
+        verified_by=row.verified_by,
+        org=org_name,
+        created_at=_aware(row.created_at) or utcnow(),
+    )
 
 
 def _name(name: str) -> str:
