@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 PRODUCER_KEY_FILE = "producer-ed25519.pem"
 SM2_KEY_FILE = "producer-sm2.key"
+AUDIO_MARK_ATTEMPTS = 3
 RECORD_BATCH = 256
 
 # Worst first: the overall integrity of a file is the worst of its two signatures.
@@ -540,12 +541,17 @@ class Synthguard:
         modality = watermark_modality(path)
         if modality is None:
             return None
-        mark_id = self.issue_mark_id(content_id, modality)
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".wm{path.suffix}", dir=path.parent)
         os.close(fd)
         staged = Path(name)
         try:
-            detail = embed_media(path, staged, mark_id, self.watermark_keys.active)
+            for _attempt in range(AUDIO_MARK_ATTEMPTS if modality == "audio" else 1):
+                mark_id = self.issue_mark_id(content_id, modality)
+                detail = embed_media(path, staged, mark_id, self.watermark_keys.active)
+                # Audio marks are embedded at a fixed quality budget; on a few host/payload pairs the
+                # clean file does not decode. Read it back and, if so, try another mark id.
+                if modality != "audio" or self._audio_mark_reads_back(staged, mark_id):
+                    break
         except MediaTooSmall:
             staged.unlink(missing_ok=True)
             if required:
@@ -555,6 +561,12 @@ class Synthguard:
             staged.unlink(missing_ok=True)
             raise
         return staged, {"mark_id": mark_id, "key_id": self.watermark_keys.active.key_id, **detail}
+
+    def _audio_mark_reads_back(self, path: Path, mark_id: int) -> bool:
+        from synthguard.watermark.audio import detect_file
+
+        found = detect_file(path, self.watermark_keys).payload
+        return found is not None and found.mark_id == mark_id
 
     def issue_mark_id(self, content_id: str, modality: str) -> int:
         """A fresh mark id for ``content_id``, stored so a detected watermark resolves back to it.

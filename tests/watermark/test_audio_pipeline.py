@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+from synthguard.config import Settings
 from synthguard.core import Synthguard
 from synthguard.watermark.detect import detect_file
+from synthguard.watermark.payload import WATERMARK_KEY_FILE, Keyring, WatermarkKey
 from tests.watermark.audio_clips import speech
+
+
+@pytest.fixture
+def sg(settings: Settings) -> Iterator[Synthguard]:
+    # The fixed key of the audio watermark tests, so a run reproduces (mark ids stay random).
+    ring = Keyring({0: WatermarkKey(0, bytes(range(32)))}, 0, settings.keys_dir / WATERMARK_KEY_FILE)
+    settings.keys_dir.mkdir(parents=True, exist_ok=True)
+    ring._save(exclusive=True)
+    with Synthguard.open(settings) as core:
+        yield core
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac"])
