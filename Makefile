@@ -78,6 +78,7 @@ bench: $(BENCH_STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/explicit_labels.py
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/c2pa_credentials.py
 	$(BIN)/python benchmarks/gateway.py
 	$(BIN)/python benchmarks/watermark_audio.py
 	$(BIN)/python benchmarks/watermark_image.py

@@ -651,7 +651,9 @@ class Synthguard:
             label = finding.label.to_dict()
             content_id = content_id or finding.label.ProduceID
         content_id = content_id or new_content_id()
-        target = sign_c2pa(path, out, credentials, content_id=content_id, label=label)
+        target = sign_c2pa(
+            path, out, credentials, content_id=content_id, label=label, fsync=self.settings.fsync
+        )
         result = read_c2pa(target, trust_anchors_pem=credentials.trust_anchors_pem)
         result.source, result.path = str(path), str(target)
         with open(target, "rb") as signed:

@@ -154,8 +154,11 @@ def sign_c2pa(
     content_id: str,
     label: Mapping[str, str] | None = None,
     software: str = "synthguard",
+    fsync: bool = True,
 ) -> Path:
-    """Embed a signed manifest; ``out=None`` replaces ``src`` atomically. Returns the written path."""
+    """Embed a signed manifest; ``out=None`` replaces ``src`` atomically. Returns the written path.
+
+    ``fsync`` follows ``Settings.fsync`` like every other labeled-file write."""
     import c2pa
 
     mime = mime_of(src)
@@ -173,7 +176,8 @@ def sign_c2pa(
         ):
             builder.sign(signer, mime, source, dest)
             dest.flush()
-            os.fsync(dest.fileno())
+            if fsync:
+                os.fsync(dest.fileno())
         os.replace(tmp, target)
     except c2pa.C2paError as exc:
         Path(tmp).unlink(missing_ok=True)
