@@ -6,8 +6,9 @@ delta. Peers on the same text in the same run: ``pyahocorasick`` and ``ahocorasi
 normalization), a pure-Python Aho-Corasick DFA (raw), ``daachorse`` raw, and the naive layered
 normalization the research measured (NFKC + OpenCC + strip + dedupe, then pyahocorasick).
 
-Run: ``.venv/bin/python benchmarks/review.py`` (``--mb 10 --entries 20000``). Peers come from the
-``bench`` extra; a missing one is reported, not fatal.
+Run: ``.venv/bin/python benchmarks/review.py`` (``--mb 10 --entries 20000``); ``--only stream``
+runs just the streaming section (seconds instead of a minute). Peers come from the ``bench`` extra;
+a missing one is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.review.conftest import ALPHABET
 from tests.review.corpus import fortunes_text, modern_text
 
-from synthguard.review.keywords import Entry, IncrementalMatcher, Matcher
-from synthguard.review.normalize import EMOJI
+from synthguard.review.keywords import STREAM_BATCH, Entry, IncrementalMatcher, Matcher
 
 # ~3,500 frequent characters: the alphabet size at which pyahocorasick slows down on CJK.
 COMMON = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3500))
@@ -127,16 +127,111 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def split_deltas(answer: str, seed: int) -> list[str]:
+    """Cut an answer into SSE-like deltas of 1-4 characters (what LLM streams give for Chinese)."""
+    rng = random.Random(seed)
+    deltas: list[str] = []
+    i = 0
+    while i < len(answer):
+        step = rng.randint(1, 4)
+        deltas.append(answer[i : i + step])
+        i += step
+    return deltas
+
+
+def timed_cpu(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median wall and median CPU (process) seconds: CPU time is steadier on a shared machine."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def stream_section(matcher: Matcher, entries: list[Entry], repeat: int) -> None:
+    """Per-delta cost of ``IncrementalMatcher`` beside re-scanning the whole answer per delta."""
+    clean = modern_text(2000, seed=5)
+    rng = random.Random(9)
+    base = modern_text(2000, seed=6)
+    pieces: list[str] = []
+    for i in range(0, len(base), 200):  # a disguised library term every ~200 characters
+        pieces += [base[i : i + 200], disguise(rng.choice(entries).term, rng)]
+    planted = "".join(pieces)
+    answers = 20
+    plain = Matcher.compile([Entry(term=e.term, category=e.category) for e in entries], version=1)
+
+    def stream(m: Matcher, deltas: list[str], releasable: bool) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(answers):
+                inc = IncrementalMatcher(m)
+                if releasable:  # what the gateway does per delta
+                    for d in deltas:
+                        inc.feed(d)
+                        inc.releasable  # noqa: B018
+                else:
+                    for d in deltas:
+                        inc.feed(d)
+                inc.finish()
+
+        return run
+
+    cases = [
+        ("incremental, clean answer", matcher, split_deltas(clean, 3), False),
+        ("incremental + releasable per delta (gateway)", matcher, split_deltas(clean, 3), True),
+        ("incremental, answer with a hit every ~200 chars", matcher, split_deltas(planted, 4), True),
+        ("incremental, library without pinyin entries", plain, split_deltas(clean, 3), True),
+    ]
+    print(
+        f"\nstreaming: 2,000-char answers in deltas of 1-4 chars, {len(entries):,}-entry library, "
+        f"hold-back {matcher.hold_back} normalized chars, scan batch {STREAM_BATCH} raw chars"
+    )
+    print(f"  {'':<50} {'wall us/delta':>14} {'CPU us/delta':>13}")
+    first_cpu = 0.0
+    for name, m, deltas, releasable in cases:
+        wall, cpu = timed_cpu(stream(m, deltas, releasable), max(repeat, 5))
+        n = answers * len(deltas)
+        first_cpu = first_cpu or cpu / n
+        print(f"  {name:<50} {wall / n * 1e6:14.2f} {cpu / n * 1e6:13.2f}")
+    deltas = split_deltas(clean, 3)
+
+    def rescan() -> None:
+        acc = ""
+        for d in deltas:
+            acc += d
+            matcher.scan(acc)
+
+    wall, cpu = timed_cpu(rescan, 1)
+    print(
+        f"  {'re-scan the whole answer on every delta':<50} {wall / len(deltas) * 1e6:14.2f} "
+        f"{cpu / len(deltas) * 1e6:13.2f}  ({cpu / len(deltas) / first_cpu:.0f}x)"
+    )
+    target = "meets" if first_cpu * 1e6 < 2 else "MISSES"
+    print(f"  target < 2 us per delta: {target} ({first_cpu * 1e6:.2f} us CPU)")
+
+    # The streamed findings must be the whole-text findings (same spans, variants, offsets).
+    inc = IncrementalMatcher(matcher)
+    found = [m for d in split_deltas(planted, 4) for m in inc.feed(d)] + inc.finish()
+    key = lambda m: (m.entry.term, m.variant, m.start, m.end)  # noqa: E731
+    bulk = sorted(map(key, matcher.scan(planted)))
+    same = sorted(map(key, found)) == bulk
+    print(f"  streamed findings == whole-text findings on the planted answer: {same} ({len(bulk)} findings)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=float, default=10.0)
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("throughput", "precision", "stream"), help="run one section")
     args = parser.parse_args()
 
     entries = make_library(args.entries)
     words = [e.term for e in entries]
-    text, planted = make_text(args.mb, entries)
+    # The 10 MB text is for the throughput section only (it takes seconds to generate).
+    text, planted = make_text(args.mb if args.only in (None, "throughput") else 0.001, entries)
     mb = len(text.encode("utf-8")) / 1e6
     print(
         f"library: {len(entries):,} entries (1% pinyin/homophone, 0.25% initials); "
@@ -146,148 +241,112 @@ def main() -> None:
     t0 = time.perf_counter()
     matcher = Matcher.compile(entries, version=1)
     compile_s = time.perf_counter() - t0
-
-    rows: list[tuple[str, float, str]] = []
-    sg_s, sg_hits = timed(lambda: matcher.scan(text), args.repeat)
-    found_planted = len({m.start for m in sg_hits if m.variant == "term" and m.text != m.entry.term})
-    rows.append(
-        (
-            "synthguard (normalize + daachorse + pinyin automaton + offsets)",
-            mb / sg_s,
-            f"{len(sg_hits):,} hits; {found_planted:,}/{planted:,} disguised terms found",
-        )
-    )
-
-    plain = Matcher.compile([Entry(term=e.term, category=e.category) for e in entries], version=1)
-    s, hits = timed(lambda: plain.scan(text), args.repeat)
-    rows.append(("synthguard, same library without pinyin entries", mb / s, f"{len(hits):,} hits"))
-
-    import daachorse
-
-    raw_daac = daachorse.CharwiseDoubleArrayAhoCorasick(words)
-    s, hits = timed(lambda: raw_daac.find_overlapping(text), args.repeat)
-    rows.append(("daachorse raw (no normalization)", mb / s, f"{len(hits):,} hits"))
-
-    try:
-        import ahocorasick_rs
-
-        rs = ahocorasick_rs.AhoCorasick(words)
-        s, hits = timed(lambda: rs.find_matches_as_indexes(text, overlapping=True), args.repeat)
-        rows.append(("ahocorasick-rs raw (no normalization)", mb / s, f"{len(hits):,} hits"))
-    except ImportError:
-        rows.append(("ahocorasick-rs raw", float("nan"), "not installed: pip install -e '.[bench]'"))
-
-    pyac: Any = None
-    try:
-        import ahocorasick
-
-        pyac = ahocorasick.Automaton()
-        for i, w in enumerate(words):
-            pyac.add_word(w, i)
-        pyac.make_automaton()
-        s, hits = timed(lambda: sum(1 for _ in pyac.iter(text)), args.repeat)
-        rows.append(("pyahocorasick raw (no normalization)", mb / s, f"{hits:,} hits"))
-    except ImportError:
-        rows.append(("pyahocorasick raw", float("nan"), "not installed: pip install -e '.[bench]'"))
-
-    dfa = PurePythonDFA(words)
-    s, hits = timed(lambda: dfa.count(text), 1)
-    rows.append(("pure-Python Aho-Corasick DFA raw", mb / s, f"{hits:,} hits"))
-
-    if pyac is not None:
-        import opencc
-
-        t2s = opencc.OpenCC("t2s.json")
-        norm_words = {layered_normalize(w, t2s) for w in words}
-        layered = ahocorasick.Automaton()
-        for i, w in enumerate(sorted(norm_words)):
-            layered.add_word(w, i)
-        layered.make_automaton()
-        s, hits = timed(lambda: sum(1 for _ in layered.iter(layered_normalize(text, t2s))), 1)
+    if args.only in (None, "throughput"):
+        rows: list[tuple[str, float, str]] = []
+        sg_s, sg_hits = timed(lambda: matcher.scan(text), args.repeat)
+        found_planted = len({m.start for m in sg_hits if m.variant == "term" and m.text != m.entry.term})
         rows.append(
-            ("layered NFKC+OpenCC+strip+dedupe -> pyahocorasick (no offsets)", mb / s, f"{hits:,} hits")
+            (
+                "synthguard (normalize + daachorse + pinyin automaton + offsets)",
+                mb / sg_s,
+                f"{len(sg_hits):,} hits; {found_planted:,}/{planted:,} disguised terms found",
+            )
         )
 
-    print(f"\ncompile 20k-entry matcher: {compile_s:.2f} s\n")
-    print(f"{'matcher':<66} {'MB/s':>8} {'vs synthguard':>14}  notes")
-    for name, rate, note in rows:
-        ratio = rate / rows[0][1] if rate == rate else float("nan")
-        print(f"{name:<66} {rate:8.1f} {ratio:13.2f}x  {note}")
-    target = "meets" if rows[0][1] >= 30 else "MISSES"
-    print(f"target >= 30 MB/s with normalization: {target} ({rows[0][1]:.1f} MB/s)")
+        plain = Matcher.compile([Entry(term=e.term, category=e.category) for e in entries], version=1)
+        s, hits = timed(lambda: plain.scan(text), args.repeat)
+        rows.append(("synthguard, same library without pinyin entries", mb / s, f"{len(hits):,} hits"))
 
-    # --- precision on clean text ---------------------------------------------------------------------
-    clean_parts = {"generated modern prose": modern_text(700_000, seed=77)}
-    fortunes = fortunes_text()
-    if fortunes:
-        clean_parts["Debian fortunes-zh"] = fortunes
-    print(f"\n{'clean corpus':<28} {'MB':>6} {'false hits':>10} {'per MB':>8}  by variant")
-    total_hits = 0
-    total_mb = 0.0
-    for name, clean in clean_parts.items():
-        cmb = len(clean.encode("utf-8")) / 1e6
-        hits = matcher.scan(clean)
-        by: dict[str, int] = {}
-        for h in hits:
-            by[h.variant] = by.get(h.variant, 0) + 1
-        total_hits += len(hits)
-        total_mb += cmb
-        print(f"{name:<28} {cmb:6.2f} {len(hits):10d} {len(hits) / cmb:8.2f}  {by or '-'}")
-    rate = total_hits / total_mb
+        import daachorse
 
-    class NoHomophoneRule(Matcher):
-        def homophone_ok(self, index: int, span: str) -> bool:
-            return True
+        raw_daac = daachorse.CharwiseDoubleArrayAhoCorasick(words)
+        s, hits = timed(lambda: raw_daac.find_overlapping(text), args.repeat)
+        rows.append(("daachorse raw (no normalization)", mb / s, f"{len(hits):,} hits"))
 
-    loose = NoHomophoneRule.compile(entries, version=1)
-    loose_hits = sum(len(loose.scan(clean)) for clean in clean_parts.values())
-    print(
-        f"{'(ablation: homophones w/o':<28} {total_mb:6.2f} {loose_hits:10d} {loose_hits / total_mb:8.2f}  "
-        "the keep-half-the-characters rule)"
-    )
-    print(
-        f"{'all clean text':<28} {total_mb:6.2f} {total_hits:10d} {rate:8.2f}  target < 1 per MB: "
-        f"{'meets' if rate < 1 else 'MISSES'}"
-    )
+        try:
+            import ahocorasick_rs
 
-    # --- streaming -----------------------------------------------------------------------------------------
-    answer = modern_text(2000, seed=5)
-    rng = random.Random(3)
-    deltas: list[str] = []
-    i = 0
-    while i < len(answer):
-        step = rng.randint(1, 4)
-        deltas.append(answer[i : i + step])
-        i += step
-    answers = 20
+            rs = ahocorasick_rs.AhoCorasick(words)
+            s, hits = timed(lambda: rs.find_matches_as_indexes(text, overlapping=True), args.repeat)
+            rows.append(("ahocorasick-rs raw (no normalization)", mb / s, f"{len(hits):,} hits"))
+        except ImportError:
+            rows.append(("ahocorasick-rs raw", float("nan"), "not installed: pip install -e '.[bench]'"))
 
-    def stream() -> None:
-        for _ in range(answers):
-            inc = IncrementalMatcher(matcher)
-            for d in deltas:
-                inc.feed(d)
-            inc.finish()
+        pyac: Any = None
+        try:
+            import ahocorasick
 
-    def rescan() -> None:
-        for _ in range(2):
-            acc = ""
-            for d in deltas:
-                acc += d
-                matcher.scan(acc)
+            pyac = ahocorasick.Automaton()
+            for i, w in enumerate(words):
+                pyac.add_word(w, i)
+            pyac.make_automaton()
+            s, hits = timed(lambda: sum(1 for _ in pyac.iter(text)), args.repeat)
+            rows.append(("pyahocorasick raw (no normalization)", mb / s, f"{hits:,} hits"))
+        except ImportError:
+            rows.append(("pyahocorasick raw", float("nan"), "not installed: pip install -e '.[bench]'"))
 
-    s_stream, _ = timed(stream, args.repeat)
-    s_rescan, _ = timed(rescan, 1)
-    per_delta = s_stream / (answers * len(deltas)) * 1e6
-    per_delta_rescan = s_rescan / (2 * len(deltas)) * 1e6
-    print(
-        f"\nstreaming: 2,000-char answer in {len(deltas)} deltas of 1-4 chars, hold-back "
-        f"{matcher.hold_back} normalized chars"
-    )
-    print(f"  incremental matcher      {per_delta:8.2f} us/delta  (target < 2 us)")
-    print(
-        f"  re-scan whole answer     {per_delta_rescan:8.2f} us/delta  ({per_delta_rescan / per_delta:.0f}x)"
-    )
-    assert len(EMOJI) > 50
+        dfa = PurePythonDFA(words)
+        s, hits = timed(lambda: dfa.count(text), 1)
+        rows.append(("pure-Python Aho-Corasick DFA raw", mb / s, f"{hits:,} hits"))
+
+        if pyac is not None:
+            import opencc
+
+            t2s = opencc.OpenCC("t2s.json")
+            norm_words = {layered_normalize(w, t2s) for w in words}
+            layered = ahocorasick.Automaton()
+            for i, w in enumerate(sorted(norm_words)):
+                layered.add_word(w, i)
+            layered.make_automaton()
+            s, hits = timed(lambda: sum(1 for _ in layered.iter(layered_normalize(text, t2s))), 1)
+            rows.append(
+                ("layered NFKC+OpenCC+strip+dedupe -> pyahocorasick (no offsets)", mb / s, f"{hits:,} hits")
+            )
+
+        print(f"\ncompile 20k-entry matcher: {compile_s:.2f} s\n")
+        print(f"{'matcher':<66} {'MB/s':>8} {'vs synthguard':>14}  notes")
+        for name, rate, note in rows:
+            ratio = rate / rows[0][1] if rate == rate else float("nan")
+            print(f"{name:<66} {rate:8.1f} {ratio:13.2f}x  {note}")
+        target = "meets" if rows[0][1] >= 30 else "MISSES"
+        print(f"target >= 30 MB/s with normalization: {target} ({rows[0][1]:.1f} MB/s)")
+    if args.only in (None, "precision"):
+        # --- precision on clean text ---------------------------------------------------------------------
+        clean_parts = {"generated modern prose": modern_text(700_000, seed=77)}
+        fortunes = fortunes_text()
+        if fortunes:
+            clean_parts["Debian fortunes-zh"] = fortunes
+        print(f"\n{'clean corpus':<28} {'MB':>6} {'false hits':>10} {'per MB':>8}  by variant")
+        total_hits = 0
+        total_mb = 0.0
+        for name, clean in clean_parts.items():
+            cmb = len(clean.encode("utf-8")) / 1e6
+            hits = matcher.scan(clean)
+            by: dict[str, int] = {}
+            for h in hits:
+                by[h.variant] = by.get(h.variant, 0) + 1
+            total_hits += len(hits)
+            total_mb += cmb
+            print(f"{name:<28} {cmb:6.2f} {len(hits):10d} {len(hits) / cmb:8.2f}  {by or '-'}")
+        rate = total_hits / total_mb
+
+        class NoHomophoneRule(Matcher):
+            def homophone_ok(self, index: int, span: str) -> bool:
+                return True
+
+        loose = NoHomophoneRule.compile(entries, version=1)
+        loose_hits = sum(len(loose.scan(clean)) for clean in clean_parts.values())
+        loose_rate = loose_hits / total_mb
+        print(
+            f"{'(ablation: homophones w/o':<28} {total_mb:6.2f} {loose_hits:10d} {loose_rate:8.2f}  "
+            "the keep-half-the-characters rule)"
+        )
+        print(
+            f"{'all clean text':<28} {total_mb:6.2f} {total_hits:10d} {rate:8.2f}  target < 1 per MB: "
+            f"{'meets' if rate < 1 else 'MISSES'}"
+        )
+    if args.only in (None, "stream"):
+        stream_section(matcher, entries, args.repeat)
 
 
 if __name__ == "__main__":

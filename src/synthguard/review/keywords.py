@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,7 +48,7 @@ MAX_PINYIN_VARIANTS = 64
 MAX_ENTRIES = 1_000_000
 MAX_HITS_PER_SCAN = 100_000
 REGEX_STREAM_WINDOW = 256
-STREAM_BATCH = 8  # normalized characters per stream scan
+STREAM_BATCH = 8  # raw characters per stream scan (the open character included)
 COLUMNS = ("term", "category", "action", "severity", "mode", "near", "within", "pinyin", "initials", "source")
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"", "0", "false", "no", "n", "否", "f"}
@@ -398,6 +399,29 @@ class _Automaton:
     targets: list[list[tuple[int, int]]]  # pattern id -> [(entry index, kind)]
     edges: list[tuple[bool, bool]]  # pattern id -> (first char ASCII, last char ASCII)
     bytewise: bool = False
+    longest: int = 0  # characters in the longest pattern: a stream re-scans longest - 1
+    keys: list[str] = field(default_factory=list)  # bytewise only: the patterns, for ``charwise``
+    _twin: tuple[Any, list[int]] | None = None
+
+    def charwise(self) -> tuple[Any, list[int]]:
+        """A charwise twin of the bytewise automaton and its pattern-id map, built on first use.
+
+        The bytewise form is the fast one over megabytes; over the ~30 characters of a stream
+        scan, encoding the window to UTF-16 costs more than the scan, so the stream matches the
+        sound projection as a string. A pattern with a character outside the BMP is left out: the
+        bulk projection turns such characters into U+FFFD, so it can never match there either.
+        """
+        if self._twin is None:
+            ids = [i for i, k in enumerate(self.keys) if k and max(k) <= "\uffff"]
+            twin = (
+                daachorse.CharwiseDoubleArrayAhoCorasick(
+                    [self.keys[i] for i in ids], daachorse.MATCH_KIND_STANDARD
+                )
+                if ids
+                else None
+            )
+            self._twin = (twin, ids)
+        return self._twin
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         if self.automaton is None or not text:
@@ -423,7 +447,9 @@ def _build(patterns: dict[str, list[tuple[int, int]]], *, bytewise: bool = False
     else:
         automaton = daachorse.CharwiseDoubleArrayAhoCorasick(keys, daachorse.MATCH_KIND_STANDARD)
     edges = [(k[0].isascii(), k[-1].isascii()) for k in keys]
-    return _Automaton(automaton, [patterns[k] for k in keys], edges, bytewise)
+    return _Automaton(
+        automaton, [patterns[k] for k in keys], edges, bytewise, max(map(len, keys)), keys if bytewise else []
+    )
 
 
 @dataclass
@@ -504,9 +530,8 @@ class Matcher:
         if self.has_near:
             matches += self._near(norm, hits)
         for index, pattern in self.regexes:
-            for m in pattern.finditer(text):
-                if m.end() > m.start():
-                    matches.append(Match(self.entries[index], "regex", m.start(), m.end(), m.group(0)))
+            for start, end in _regex_spans(pattern, text):
+                matches.append(Match(self.entries[index], "regex", start, end, text[start:end]))
         return _dedupe(matches)
 
     def _resolve(
@@ -583,6 +608,23 @@ def _bounded(
     return True
 
 
+def _regex_spans(pattern: Any, text: str) -> list[tuple[int, int]]:
+    """Non-empty ``[start, end)`` of an RE2 pattern's matches, in characters of ``text``.
+
+    RE2 reads UTF-8, which a lone surrogate (a JSON ``"\\ud800"`` escape decodes to one) cannot
+    be encoded in: such a text is matched with each surrogate replaced by U+FFFD, one character
+    for one, so the offsets still point into ``text``.
+    """
+    try:
+        return [(m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()]
+    except UnicodeEncodeError:
+        safe = _SURROGATE.sub("\ufffd", text)
+        return [(m.start(), m.end()) for m in pattern.finditer(safe) if m.end() > m.start()]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _dedupe(matches: list[Match]) -> list[Match]:
     seen: set[tuple[int, int, int]] = set()
     out: list[Match] = []
@@ -596,35 +638,83 @@ def _dedupe(matches: list[Match]) -> list[Match]:
 
 
 class IncrementalMatcher:
-    """Keyword matching over a stream of deltas (SSE), ~1-2 us per delta.
+    """Keyword matching over a stream of deltas (SSE) with the findings of ``Matcher.scan``.
 
-    Keeps the last ``hold_back`` normalized characters as a tail window and scans only tail + new,
-    reporting hits that end in the new part. ``releasable`` is the original offset up to which text
-    can be sent to the client: no library term can start before it and still be incomplete.
-    Regex entries run on segment boundaries (punctuation or line end, or every
-    ``REGEX_STREAM_WINDOW`` characters) over a window of ``REGEX_STREAM_WINDOW`` original
-    characters, so a regex hit is found by the end of its sentence, not mid-token.
+    Per delta the work is two appends and a length check: raw text is normalized and scanned in
+    batches of ``STREAM_BATCH`` raw characters, each scan covering only the new normalized
+    characters plus, per automaton, a tail of (its longest pattern - 1) already scanned ones, so
+    a term split across deltas is found and nothing is scanned twice. A batch is normalized by
+    one ``str.translate`` (a C loop over the fold table, deletions marked in place, so ``split``
+    finds them); only a batch with a repeat to collapse is walked in Python. Original offsets
+    are kept as a list of run starts for the last ``hold_back`` characters; the end of a run
+    (repeats and separators folded into it) is worked out from the raw text only on a hit.
+
+    The last normalized character stays unscanned ("open") until a different one follows: a
+    repeat or a separator arriving in a later delta could still extend its run, and with it the
+    end of a hit, so a hit is reported only once its end is final. That makes the streamed
+    findings (offsets, variants, near pairs) identical to a whole-text scan of the same answer.
+
+    ``releasable`` is the original offset up to which text can be sent to the client: no library
+    term can start before it and still be unfinished or unreported. Regex entries run on segment
+    boundaries (punctuation or line end, or every ``REGEX_STREAM_WINDOW`` characters) over a
+    window of ``REGEX_STREAM_WINDOW`` original characters, so a regex hit is found by the end of
+    its sentence, not mid-token.
     """
+
+    __slots__ = (
+        "_emitted",
+        "_find",
+        "_fold",
+        "_hold",
+        "_keep",
+        "_limit",
+        "_mhold",
+        "_mtail",
+        "_near_seen",
+        "_norm_pos",
+        "_pend",
+        "_pend_at",
+        "_raw",
+        "_recent",
+        "_recent_base",
+        "_regex",
+        "_regex_done",
+        "_sfind",
+        "_shold",
+        "_sids",
+        "_sound",
+        "_stail",
+        "_starts",
+        "matcher",
+    )
 
     def __init__(self, matcher: Matcher) -> None:
         self.matcher = matcher
-        self._norm = nz.StreamNormalizer()
-        self._hold = matcher.hold_back
-        self._tail = ""
-        self._stail = b""
-        self._tail_starts: list[int] = []
-        self._raw: list[str] = []
-        self._raw_len = 0
-        self._pending: list[Match] = []
-        self._near_seen: list[tuple[int, int, int, int]] = []  # (entry, kind, orig start, norm end)
-        self._norm_pos = 0
+        self._fold = nz.translate_table()
+        self._sound = nz.sound_table()
+        self._hold = matcher.hold_back  # normalized characters held back from the client
         self._find = matcher.main.automaton.find_overlapping if matcher.main.automaton else None
-        self._sfind = matcher.sound.automaton.find_overlapping if matcher.sound.automaton else None
+        twin, self._sids = matcher.sound.charwise() if matcher.sound.automaton else (None, [])
+        self._sfind = twin.find_overlapping if twin is not None else None
+        # Characters each scan re-reads (at least one, which is harmless, so slices stay simple).
+        self._mhold = max(matcher.main.longest - 1, 1)
+        self._shold = max(matcher.sound.longest - 1, 1)
+        # Starts to keep: the hold-back for ``releasable``, each automaton's tail for mapping hits.
+        self._keep = max(self._hold, self._mhold, self._shold) + 1
+        self._mtail = ""  # the last ``_mhold`` scanned normalized characters
+        self._stail = ""  # the sound projection of the last ``_shold`` ones
+        self._raw: list[str] = []
+        self._pend = ""  # raw text not scanned yet: from the open character's start to the end
+        self._pend_at = 0
+        # Original starts of the last ``_hold`` scanned normalized characters, then of the open one.
+        self._starts: list[int] = []
+        self._limit = 0  # ``releasable`` as far as keyword entries go
+        self._norm_pos = 0  # scanned normalized characters so far
+        self._near_seen: list[tuple[int, int, int, int, int, int]] = []  # entry, kind, start, end, ns, ne
+        self._emitted: set[tuple[int, int, int]] = set()  # near pairs already reported
         self._regex = bool(matcher.regexes)
         self._regex_done = 0  # raw offset up to which regexes have run
         self._recent = ""  # the last few REGEX_STREAM_WINDOWs of raw text, for regexes
-        self._batch = ""  # normalized characters not scanned yet
-        self._batch_starts: list[int] = []
         self._recent_base = 0
 
     @property
@@ -635,154 +725,185 @@ class IncrementalMatcher:
 
     @property
     def releasable(self) -> int:
-        if self._tail_starts and self._hold:
-            limit = self._tail_starts[0]
-        elif self._batch_starts:
-            limit = self._batch_starts[0]
-        else:
-            limit = self._raw_len
-        if self._batch_starts:
-            limit = min(limit, self._batch_starts[0])
         if self._regex:
-            limit = min(limit, self._regex_done)
-        if self._pending:
-            limit = min(limit, *(m.start for m in self._pending))
-        return limit
+            return min(self._limit, self._regex_done)
+        return self._limit
 
     def feed(self, delta: str) -> list[Match]:
         self._raw.append(delta)
-        self._raw_len += len(delta)
-        chars, starts = self._norm.feed(delta)
-        out = self._recheck_pending(final=False) if self._pending else []
-        segment_end = not _SEGMENT_END.isdisjoint(delta)
+        self._pend += delta
         if self._regex:
-            self._recent += delta
-            if segment_end or self._raw_len - self._regex_done >= REGEX_STREAM_WINDOW:
-                out += self._regex_scan(final=False)
-        if chars:
-            # Scanning costs the same for 1 or 8 new characters: batch them (the hold-back grows
-            # by at most STREAM_BATCH - 1 characters, a few tokens).
-            self._batch += chars
-            self._batch_starts += starts
-        if len(self._batch) >= STREAM_BATCH or (segment_end and self._batch):
-            out += self._scan_batch()
-        return out
+            return self._feed_regex(delta)
+        # A scan costs about the same for 1 or 8 new characters: batch them (the hold-back grows
+        # by at most STREAM_BATCH - 1 characters, a few tokens).
+        if len(self._pend) < STREAM_BATCH:
+            return []
+        return self._scan(final=False)
 
-    def _scan_batch(self) -> list[Match]:
-        chars, starts = self._batch, self._batch_starts
-        self._batch, self._batch_starts = "", []
+    def _feed_regex(self, delta: str) -> list[Match]:
         out: list[Match] = []
-        tail_len = len(self._tail)
-        window = self._tail + chars
-        wstarts = self._tail_starts + starts
-        if self._find is not None:
-            hits = self._find(window)
-            if hits:
-                out += self._collect(hits, window, wstarts, tail_len, self.matcher.main)
-        hold = self._hold
-        if self._sfind is not None:
-            swindow = self._stail + nz.sound_bytes_of(chars)
-            shits = self._sfind(swindow)
-            if shits:
-                units = [(s >> 1, e >> 1, pid) for s, e, pid in shits if not s & 1]
-                out += self._collect(units, window, wstarts, tail_len, self.matcher.sound)
-            self._stail = swindow[-2 * hold :] if hold else b""
-        self._norm_pos += len(chars)
-        if hold:
-            self._tail = window[-hold:]
-            self._tail_starts = wstarts[-hold:]
-        else:
-            self._tail, self._tail_starts = "", []
+        self._recent += delta
+        raw_len = self._pend_at + len(self._pend)
+        if _SEGMENT_END.search(delta) is not None or raw_len - self._regex_done >= REGEX_STREAM_WINDOW:
+            out += self._regex_scan()
+        if len(self._pend) >= STREAM_BATCH:
+            out += self._scan(final=False)
         return out
 
     def finish(self) -> list[Match]:
-        """Hits still in the batch, or waiting for a right boundary or a segment end."""
-        out = self._scan_batch() if self._batch else []
-        out += self._recheck_pending(final=True)
+        """Hits in the unscanned rest (the open character's run is final now) and regex hits."""
+        out = self._scan(final=True) if self._pend else []
+        self._limit = self._pend_at + len(self._pend)
         if self._regex:
-            out += self._regex_scan(final=True)
+            out += self._regex_scan()
         return out
 
+    def _scan(self, *, final: bool) -> list[Match]:
+        chunk = self._pend
+        at = self._pend_at
+        held = self._starts
+        marked = chunk.translate(self._fold)  # aligned with chunk: deletions are marked
+        if DELETED in marked:
+            chars = marked.replace(DELETED, "")
+            if not chars:  # only deleted characters, so no open one: nothing can start here
+                self._pend = ""
+                self._pend_at = self._limit = at + len(chunk)
+                return []
+        else:
+            chars = marked
+        # Once anything is held, the chunk begins with the open character, whose start is held.
+        skip = 1 if held else 0
+        if len(chars) > 1 and _REPEAT.search(chars) is not None:
+            chars, starts = nz.fold_walk(marked, at)  # a run to collapse: walk it
+            held += starts[skip:]
+        elif chars is marked:  # nothing deleted, no repeat: normalized character i is chunk[i]
+            held.extend(range(at + skip, at + len(chars)))
+        else:  # the kept stretches between deletions map one to one
+            mark = len(held)
+            pos = at
+            for piece in marked.split(DELETED):
+                if piece:
+                    held.extend(range(pos, pos + len(piece)))
+                pos += len(piece) + 1
+            if skip:
+                del held[mark]
+        closed = chars if final else chars[:-1]
+        out: list[Match] = []
+        if closed:
+            top = len(held) if final else len(held) - 1  # held index one past the last closed one
+            if self._find is not None:
+                window = self._mtail + closed
+                hits = self._find(window)
+                if hits:
+                    out += self._collect(hits, top - len(window), len(self._mtail), self.matcher.main)
+                self._mtail = window[-self._mhold :]
+            if self._sfind is not None:
+                swindow = self._stail + closed.translate(self._sound)
+                hits = self._sfind(swindow)
+                if hits:
+                    sids = self._sids
+                    hits = [(s, e, sids[pid]) for s, e, pid in hits]
+                    tail = len(self._stail)
+                    out += self._collect(hits, top - len(swindow), tail, self.matcher.sound)
+                self._stail = swindow[-self._shold :]
+            self._norm_pos += len(closed)
+            if len(out) > 1:
+                out = _dedupe(out)
+        if final:  # everything is scanned: the stream is over
+            held.clear()
+            self._pend = ""
+            self._pend_at = self._limit = at + len(chunk)
+            return out
+        keep = self._hold + 1  # the last ``hold`` scanned characters and the open one
+        if len(held) > self._keep + 64:  # trim in bulk: one memmove per 64 characters
+            del held[: -self._keep]
+        open_at = held[-1]
+        self._pend = chunk[open_at - at :]
+        self._pend_at = open_at
+        self._limit = held[-keep] if len(held) >= keep else held[0]
+        return out
+
+    def _run_end(self, raw: str, index: int) -> int:
+        """One past the last raw character folded into the run of held character ``index``."""
+        held = self._starts
+        end = held[index + 1] if index + 1 < len(held) else len(raw)
+        start = held[index]
+        while end - 1 > start and not nz.fold_char(raw[end - 1]):
+            end -= 1
+        return end
+
     def _collect(
-        self,
-        hits: list[tuple[int, int, int]],
-        window: str,
-        wstarts: list[int],
-        tail_len: int,
-        auto: _Automaton,
+        self, hits: list[tuple[int, int, int]], first: int, tail: int, auto: _Automaton
     ) -> list[Match]:
+        """Matches of ``hits`` over a window whose character i is held character ``first + i``."""
         out: list[Match] = []
         raw = self.raw_text
-        base = self._norm_pos - tail_len
+        held = self._starts
+        base = self._norm_pos - tail  # normalized stream position of window[0]
+        entries = self.matcher.entries
         for s, e, pid in hits:
-            if e <= tail_len:
+            if e <= tail:  # ended in the tail: reported by an earlier scan
                 continue
-            start = wstarts[s]
-            end = wstarts[e - 1] + 1
+            start = held[first + s]
+            end = self._run_end(raw, first + e - 1)
             first_ascii, last_ascii = auto.edges[pid]
             for index, kind in auto.targets[pid]:
-                entry = self.matcher.entries[index]
+                entry = entries[index]
                 if kind in (NEAR_A, NEAR_B):
                     out += self._near_hit(index, kind, start, end, base + s, base + e)
                     continue
-                if kind == SOUND and not self.matcher.homophone_ok(index, window[s:e]):
-                    continue
-                m = Match(entry, _VARIANT[kind], start, end, raw[start:end])
-                if end >= len(raw) and _needs_right_boundary(entry, kind, last_ascii):
-                    self._pending.append(m)
-                    continue
+                if kind == SOUND:
+                    # The normalized span: run k starts with a kept character that folds to it.
+                    span = "".join(nz.fold_char(raw[held[first + i]]) for i in range(s, e))
+                    if not self.matcher.homophone_ok(index, span):
+                        continue
                 if _bounded(raw, start, end, entry, kind, first_ascii, last_ascii):
-                    out.append(m)
+                    out.append(Match(entry, _VARIANT[kind], start, end, raw[start:end]))
         return out
 
     def _near_hit(self, index: int, kind: int, start: int, end: int, ns: int, ne: int) -> list[Match]:
+        """Pair a hit of one side of a ``near`` entry with the other side's hits seen before.
+
+        The same rule as ``Matcher._near``: gap ``max(b0 - a1, a0 - b1) <= within``, identical
+        spans never pair, and the finding spans both hits.
+        """
         entry = self.matcher.entries[index]
         out: list[Match] = []
-        horizon = ns - self.matcher.near_span
-        self._near_seen = [h for h in self._near_seen if h[3] >= horizon]
-        for other_index, other_kind, other_start, other_ne in self._near_seen:
-            if other_index == index and other_kind != kind and ns - other_ne <= entry.within:
-                out.append(Match(entry, "near", other_start, end, self.raw_text[other_start:end]))
-        self._near_seen.append((index, kind, start, ne))
+        # Hits come in end order, so one ending before this horizon can pair with no later hit.
+        horizon = ns - self.matcher.near_span - self.matcher.max_len
+        seen = self._near_seen = [h for h in self._near_seen if h[5] >= horizon]
+        for o_index, o_kind, o_start, o_end, o_ns, o_ne in seen:
+            if o_index != index or o_kind == kind or (o_ns, o_ne) == (ns, ne):
+                continue
+            if max(ns - o_ne, o_ns - ne) <= entry.within:
+                lo, hi = min(start, o_start), max(end, o_end)
+                if (index, lo, hi) not in self._emitted:
+                    self._emitted.add((index, lo, hi))
+                    out.append(Match(entry, "near", lo, hi, self.raw_text[lo:hi]))
+        seen.append((index, kind, start, end, ns, ne))
         return out
 
-    def _regex_scan(self, *, final: bool) -> list[Match]:
+    def _regex_scan(self) -> list[Match]:
+        raw_len = self._pend_at + len(self._pend)
         lo = max(self._recent_base, self._regex_done - REGEX_STREAM_WINDOW)
         window = self._recent[lo - self._recent_base :]
         out: list[Match] = []
         for index, pattern in self.matcher.regexes:
-            for m in pattern.finditer(window):
-                if lo + m.end() > self._regex_done and m.end() > m.start():
+            for start, end in _regex_spans(pattern, window):
+                if lo + end > self._regex_done:
                     out.append(
-                        Match(self.matcher.entries[index], "regex", lo + m.start(), lo + m.end(), m.group(0))
+                        Match(self.matcher.entries[index], "regex", lo + start, lo + end, window[start:end])
                     )
-        self._regex_done = self._raw_len
-        keep_from = max(self._recent_base, self._raw_len - REGEX_STREAM_WINDOW)
+        self._regex_done = raw_len
+        keep_from = max(self._recent_base, raw_len - REGEX_STREAM_WINDOW)
         self._recent = self._recent[keep_from - self._recent_base :]
         self._recent_base = keep_from
         return out
 
-    def _recheck_pending(self, *, final: bool) -> list[Match]:
-        raw = self.raw_text
-        keep: list[Match] = []
-        out: list[Match] = []
-        for m in self._pending:
-            if m.end >= len(raw) and not final:
-                keep.append(m)
-                continue
-            kind = TERM if m.variant == "term" else (SOUND if m.variant == "pinyin" else INITIALS)
-            first_ascii = m.text[:1].isascii()
-            if _bounded(raw, m.start, m.end, m.entry, kind, first_ascii, True):
-                out.append(m)
-        self._pending = keep
-        return out
 
-
-_SEGMENT_END = frozenset("。！？；.!?;\n，,")
-
-
-def _needs_right_boundary(entry: Entry, kind: int, last_ascii: bool) -> bool:
-    return (kind == TERM and entry.mode == "word") or (kind in (SOUND, INITIALS) and last_ascii)
+_SEGMENT_END = re.compile("[。！？；.!?;\n，,]")
+_REPEAT = re.compile(r"(.)\1", re.DOTALL)
+DELETED = nz.DELETED
 
 
 class MatcherCache:
