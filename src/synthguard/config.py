@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     review_moderation_fail: str = Field(
         default="review", pattern="^(pass|review|block)$", description="Action when moderation calls fail."
     )
+    review_media_max_bytes: int = Field(
+        default=20 * 1024**2,
+        ge=0,
+        description="Largest media item kept (encrypted) with a queued review item for the console "
+        "preview; larger items keep only their SHA-256 digest.",
+    )
+    review_retention_days: int = Field(
+        default=184,
+        ge=184,
+        description="Days the sealed text/media of a decided review item is kept (>= 6 months, "
+        "Cybersecurity Law Art. 21); `synthguard review purge` erases it after that.",
+    )
 
     # Real-name users, API keys and the OpenAI-compatible gateway (identity/, gateway/, issue #6).
     identity_key: str = Field(
@@ -151,6 +163,17 @@ class Settings(BaseSettings):
     )
     algorithm_review_days: int = Field(
         default=180, ge=1, description="Interval of the periodic algorithm review (Art. 15), in days."
+    )
+    console_four_eyes: bool = Field(
+        default=True,
+        description="Ban/unban, publishing a refutation and reporting an incident need a second staff "
+        "member's approval; turn off only for a team of one reviewer.",
+    )
+    console_login_max_failures: int = Field(
+        default=5, ge=1, description="Failed console logins per account (x4 per client IP) before a lockout."
+    )
+    console_login_lockout_s: float = Field(
+        default=900.0, gt=0, description="Seconds a console account or client IP stays locked out."
     )
 
     @field_validator("provider_code", "propagator_code")

@@ -41,7 +41,8 @@ altered" are return values; exceptions mean the request itself could not be carr
     │   ├── InvalidField             a form/API field is missing, too long or malformed
     │   ├── RecordConflict           the record changed state first (answered, published, revoked)
     │   ├── LoginRequired            no valid console session (log in first)
-    │   └── CsrfRejected             a console form without this session's CSRF token
+    │   ├── CsrfRejected             a console form without this session's CSRF token
+    │   └── LoginLocked              too many failed console logins for the account or client
     ├── IdentityError                real-name users and API keys (identity/, issue #6)
     │   ├── InvalidIdentity          an ID number, credit code or mobile that fails its check
     │   ├── UserExists               a user (or organisation) name already taken
@@ -487,3 +488,16 @@ class CsrfRejected(GovernanceError):
     http_status = 403
     title_zh = "跨站请求校验失败"
     title_en = "CSRF check failed"
+
+
+class LoginLocked(GovernanceError):
+    """Too many failed console logins; ``retry_at`` says when the next attempt is allowed."""
+
+    code = "login_locked"
+    http_status = 429
+    title_zh = "登录失败次数过多"
+    title_en = "Too many failed logins"
+
+    def __init__(self, message: str, *, message_zh: str | None = None, retry_at: object = None) -> None:
+        super().__init__(message, message_zh=message_zh)
+        self.retry_at = retry_at

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from synthguard.config import Settings
 from synthguard.console.auth import ACTIONS, PAGES, SESSION_COOKIE
 from synthguard.core import Synthguard
+from synthguard.governance import Actor
 from tests.console.conftest import csrf_of, login, new_client, queued_item
 
 PAGE_URLS = {
@@ -23,6 +24,7 @@ PAGE_URLS = {
     "assessments": "/console/assessments",
     "audit": "/console/audit",
     "staff": "/console/staff",
+    "approvals": "/console/approvals",
 }
 # One POST per action, with data that would succeed for an allowed role.
 ACTION_POSTS = {
@@ -35,6 +37,7 @@ ACTION_POSTS = {
     "filing.write": ("/console/filing", {"algorithm_number": "", "reason": "r"}),
     "assessments.write": ("/console/assessments", {"kind": "security_self", "title": "t"}),
     "staff.write": ("/console/staff", {"username": "newbie", "password": "0123456789ab", "role": "auditor"}),
+    "approvals.decide": ("/console/approvals/{approval}/reject", {"note": "no"}),
 }
 PUBLIC_URLS = ["/", "/public", "/public/check", "/public/complaint", "/v1/complaints/procedure", "/v1/filing"]
 
@@ -55,7 +58,9 @@ def test_each_role_opens_exactly_its_pages(app_client: TestClient, role: str) ->
         expected = 200 if role in PAGES[page] else 403
         assert r.status_code == expected, (role, page, r.status_code)
         if expected == 403:
-            assert "无权" in r.text and "Permission denied" in r.text  # an HTML page, not JSON
+            assert "无权" in r.text and "Permission denied" not in r.text  # an HTML page, not JSON
+            en = app_client.get(url, headers={"Accept-Language": "en-US,en;q=0.9"})
+            assert "Permission denied" in en.text and "无权" not in en.text
 
 
 @pytest.mark.parametrize("role", ["admin", "reviewer", "auditor"])
@@ -63,9 +68,11 @@ def test_each_role_takes_exactly_its_actions(app_client: TestClient, core: Synth
     core.users.add_user("alice")
     item = queued_item(core)
     complaint = core.governance.complaints.file("other", "x").id
+    approval = core.governance.approvals.request(Actor("reviewer2", "reviewer"), "user.ban", "alice", "r").id
     csrf = login(app_client, role)
     for action, (url, data) in ACTION_POSTS.items():
-        r = app_client.post(url.format(item=item, complaint=complaint), data={"csrf": csrf, **data})
+        target = url.format(item=item, complaint=complaint, approval=approval)
+        r = app_client.post(target, data={"csrf": csrf, **data})
         allowed = role in ACTIONS[action]
         if action == "consent.write" and allowed:
             assert r.status_code == 404, (role, action)  # got past the role check to the missing record
@@ -73,6 +80,25 @@ def test_each_role_takes_exactly_its_actions(app_client: TestClient, core: Synth
             assert (r.status_code == 303) == allowed, (role, action, r.status_code, r.text[:300])
             if not allowed:
                 assert r.status_code == 403
+
+
+# Endpoints under a page that are not pages themselves: each follows its page's roles.
+EXTRA_GETS = {"/console/queue/{item}/media": "queue"}
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201a2dd7b4e0000000049454e44ae426082"
+)
+
+
+@pytest.mark.parametrize("role", ["admin", "reviewer", "auditor"])
+def test_each_role_reaches_exactly_the_endpoints_of_its_pages(
+    app_client: TestClient, core: Synthguard, role: str
+) -> None:
+    item = core.reviewer.queue.enqueue("x", media=PNG_1PX, service="image_edit", direction="in")
+    login(app_client, role)
+    for url, page in EXTRA_GETS.items():
+        r = app_client.get(url.format(item=item))
+        assert r.status_code == (200 if role in PAGES[page] else 403), (role, url, r.status_code)
 
 
 def test_nav_shows_only_reachable_pages(app_client: TestClient) -> None:
@@ -89,9 +115,12 @@ def test_anonymous_gets_public_pages_and_is_sent_to_login_elsewhere(app_client: 
         r = app_client.get(url)
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next=/console"), url
     for url, data in ACTION_POSTS.values():
-        r = app_client.post(url.format(item=1, complaint=1), data=data)
+        r = app_client.post(url.format(item=1, complaint=1, approval=1), data=data)
         assert r.status_code == 401, url
     assert app_client.get("/console/incidents/1/report.pdf").status_code == 303
+    for url in EXTRA_GETS:
+        r = app_client.get(url.format(item=1))
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/login"), url
 
 
 def test_post_without_csrf_or_with_another_sessions_token_is_rejected(

@@ -157,6 +157,16 @@ def test_sanctions_change_the_users_status_in_the_registry(
         data={"csrf": csrf, "action": action, "reason": "违规", "duration_h": "2"},
     )
     assert r.status_code == 303
+    if action == "ban":  # four-eyes (on by default): nothing changes until a second person approves
+        assert r.headers["location"].startswith("/console/approvals")
+        assert core.users.show("alice").status == "unverified"
+        [pending] = core.governance.approvals.list(status="pending")
+        with new_client(core.settings, core) as other:
+            other_csrf = login(other, "reviewer2")
+            r = other.post(
+                f"/console/approvals/{pending.id}/approve", data={"csrf": other_csrf, "note": "ok"}
+            )
+            assert r.status_code == 303, r.text
     view = core.users.show("alice")
     assert view.status == status and view.status_reason == "违规"
     if action in ("restrict", "suspend", "warn"):
@@ -164,6 +174,10 @@ def test_sanctions_change_the_users_status_in_the_registry(
     r = app_client.post(
         "/console/users/alice/sanction", data={"csrf": csrf, "action": "unban", "reason": "appeal"}
     )
+    if action == "ban":  # lifting a ban is four-eyes too; lifting a warning is not
+        [pending] = core.governance.approvals.list(status="pending")
+        assert pending.kind == "user.unban"
+        core.governance.approve(Actor("reviewer2", "reviewer"), pending.id)
     assert core.users.show("alice").status == "unverified"  # unban never verifies an unchecked identity
     page = app_client.get("/console/users/alice").text
     assert "appeal" in page and "违规" in page

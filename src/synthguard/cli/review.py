@@ -335,6 +335,23 @@ def queue_note(
     _show_item(open_core(ctx).reviewer.queue.add_note(item_id, reviewer, body), as_json)
 
 
+@queue_app.command("purge")
+def queue_purge(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Erase the sealed text/media of decided items past retention (SYNTHGUARD_REVIEW_RETENTION_DAYS,
+    >= 184) and destroy emptied month keys; the purge itself is logged to the ledger. Run from cron."""
+    core = open_core(ctx)
+    result = core.reviewer.queue.purge()
+    core.record("review.purge", None, **result)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    output.emit_table(
+        "Review retention purge / 审核内容保存期限清理",
+        ["field", "value"],
+        [[k, str(v)] for k, v in result.items()],
+    )
+
+
 # --- library ----------------------------------------------------------------------------------------
 
 

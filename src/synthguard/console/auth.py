@@ -38,6 +38,7 @@ PAGES: dict[str, frozenset[str]] = {
     "assessments": ALL,
     "audit": frozenset({"admin", "auditor"}),
     "staff": ADMIN,
+    "approvals": ALL,
 }
 ACTIONS: dict[str, frozenset[str]] = {
     "queue.act": STAFF,
@@ -51,6 +52,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "filing.write": ADMIN,
     "assessments.write": ADMIN,
     "staff.write": ADMIN,
+    # Four-eyes: the second person must be allowed the action itself (all four kinds are STAFF's).
+    "approvals.decide": STAFF,
 }
 NAV = (
     ("dashboard", "/console", "总览", "Dashboard"),
@@ -64,6 +67,7 @@ NAV = (
     ("assessments", "/console/assessments", "评估", "Assessments"),
     ("audit", "/console/audit", "操作日志", "Audit log"),
     ("staff", "/console/staff", "员工账号", "Staff"),
+    ("approvals", "/console/approvals", "待审批", "Approvals"),
 )
 
 

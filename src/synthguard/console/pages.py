@@ -24,6 +24,7 @@ from synthguard.console.web import (
     form_file,
     form_list,
     form_text,
+    language,
     redirect,
     render,
 )
@@ -38,8 +39,10 @@ from synthguard.governance import (
     StaffSession,
     report_pdf,
 )
+from synthguard.governance.approvals import ApprovalView
 from synthguard.governance.assessments import KIND_NAMES
 
+ApprovalsPage = Annotated[StaffSession, require_page("approvals")]
 AssessmentsPage = Annotated[StaffSession, require_page("assessments")]
 AuditPage = Annotated[StaffSession, require_page("audit")]
 ComplaintsPage = Annotated[StaffSession, require_page("complaints")]
@@ -65,26 +68,39 @@ def _gov(request: Request) -> Any:
 @router.get("", response_class=HTMLResponse)
 def dashboard(request: Request, staff: DashboardPage) -> Response:
     d = _gov(request).dashboard()
+    zh = language(request) == "zh"
+
+    def t(zh_text: str, en_text: str) -> str:
+        return zh_text if zh else en_text
+
     volume = charts.bars(
         d.days,
         [
-            ("审核 reviews", d.reviews_per_day, "#3b6fb6"),
-            ("拦截 blocked", d.blocks_per_day, "#b3261e"),
-            ("标识 labels", d.labels_per_day, "#0a7c2f"),
+            (t("审核", "reviews"), d.reviews_per_day, "#3b6fb6"),
+            (t("拦截", "blocked"), d.blocks_per_day, "#b3261e"),
+            (t("标识", "labels"), d.labels_per_day, "#0a7c2f"),
         ],
-        title="近 14 天量 Volumes, last 14 days",
+        title=t("近 14 天量", "Volumes, last 14 days"),
     )
     rates = charts.rates(
         [(r.risk, r.rate, f"{r.blocked}/{r.total}") for r in d.block_rates],
-        title="按风险拦截率 Block rate by risk",
+        title=t("按风险拦截率", "Block rate by risk"),
     )
     ages = charts.bars(
         [name for name, _ in d.queue_age],
-        [("待审 open", [n for _, n in d.queue_age], "#c58a00")],
-        title="待审任务时长 Queue age",
+        [(t("待审", "open"), [n for _, n in d.queue_age], "#c58a00")],
+        title=t("待审任务时长", "Queue age"),
         width=360,
     )
-    return render(request, "console/dashboard.html", d=d, volume=volume, rates=rates, ages=ages)
+    return render(
+        request,
+        "console/dashboard.html",
+        d=d,
+        volume=volume,
+        rates=rates,
+        ages=ages,
+        approvals_pending=_gov(request).approvals.pending_count(),
+    )
 
 
 # --- review queue --------------------------------------------------------------------------------
@@ -138,6 +154,52 @@ def queue_item(request: Request, staff: QueuePage, item_id: int) -> Response:
     runs = highlight(item.content, gov.queue_spans(item_id))
     incidents = [i for i in gov.incidents.list(limit=500) if i.queue_item_id == item_id]
     return render(request, "console/queue_item.html", item=item, runs=runs, incidents=incidents)
+
+
+MEDIA_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/webp": "webp",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/wav": "wav",
+    "audio/mp4": "m4a",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+
+
+@router.get("/queue/{item_id}/media")
+def queue_media(request: Request, staff: QueuePage, item_id: int) -> Response:
+    """The queued item's media, decrypted for the reviewer (queue roles only: auditors read the
+    actions taken, not the users' content). Only types sniffed from the bytes as a format browsers
+    play inline are served inline; anything else (SVG, HTML, unknown) is an attachment of type
+    octet-stream, and ``nosniff`` plus a sandboxing CSP stop the browser from guessing otherwise."""
+    from synthguard.review.payloads import INLINE_TYPES
+
+    gov = _gov(request)
+    found = gov.queue.media(item_id)
+    if found is None:
+        gov.queue.get(item_id)  # NotFound for a missing item
+        raise NotFound(
+            f"review item {item_id} keeps no media (none, too large, or erased by retention)",
+            message_zh=f"审核任务 {item_id} 无可预览的媒体（无媒体、超出大小上限或已按保存期限删除）",
+        )
+    data, media_type = found
+    gov.audit.log(staff.actor, "queue.media_view", "queue_item", item_id, "", media_type=media_type)
+    inline = media_type in INLINE_TYPES
+    name = f"review-item-{item_id}.{MEDIA_EXTENSIONS.get(media_type, 'bin')}"
+    headers = {
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "no-store",
+        "Cross-Origin-Resource-Policy": "same-origin",
+    }
+    return Response(data, media_type=media_type if inline else "application/octet-stream", headers=headers)
 
 
 @router.post("/queue/{item_id}/claim")
@@ -196,6 +258,7 @@ def user(request: Request, staff: UsersPage, name: str) -> Response:
         history=core.users.history(name),
         decisions=core.reviewer.decisions(user_id=name, limit=50),
         sanctions=SANCTIONS,
+        pending=_gov(request).approvals.list(status="pending", target_id=name),
     )
 
 
@@ -203,10 +266,12 @@ def user(request: Request, staff: UsersPage, name: str) -> Response:
 async def user_sanction(request: Request, name: str) -> Response:
     staff = await require_action(request, "users.sanction")
     f = await form_text(request, "action", "reason", "duration_h")
-    _gov(request).sanctions.apply(
+    done = _gov(request).sanction(
         staff.actor, name, f["action"], f["reason"], duration_h=float_field(f["duration_h"], "duration_h")
     )
-    return redirect(f"/console/users/{name}")
+    if isinstance(done, ApprovalView):  # a ban waits for a second staff member
+        return redirect(f"/console/approvals#approval-{done.id}")
+    return redirect(f"/console/users/{quote(name, safe='')}")
 
 
 # --- incidents and reports -----------------------------------------------------------------------
@@ -238,7 +303,12 @@ def incident(request: Request, staff: IncidentsPage, incident_id: int) -> Respon
     gov = _gov(request)
     view = gov.incidents.get(incident_id)
     actions = gov.audit.list(target_kind="incident", target_id=str(incident_id))
-    return render(request, "console/incident.html", incident=view, actions=actions)
+    pending = [
+        a
+        for a in gov.approvals.list(status="pending", target_id=str(incident_id))
+        if a.kind == "incident.report"
+    ]
+    return render(request, "console/incident.html", incident=view, actions=actions, pending=pending)
 
 
 @router.post("/incidents/{incident_id}/measure")
@@ -253,7 +323,9 @@ async def incident_measure(request: Request, incident_id: int) -> Response:
 async def incident_status(request: Request, incident_id: int) -> Response:
     staff = await require_action(request, "incidents.write")
     f = await form_text(request, "status", "reason")
-    _gov(request).incidents.set_status(staff.actor, incident_id, f["status"], f["reason"])
+    done = _gov(request).set_incident_status(staff.actor, incident_id, f["status"], f["reason"])
+    if isinstance(done, ApprovalView):  # reporting to the authority waits for a second staff member
+        return redirect(f"/console/approvals#approval-{done.id}")
     return redirect(f"/console/incidents/{incident_id}")
 
 
@@ -284,7 +356,11 @@ def incident_pdf(request: Request, staff: IncidentsPage, incident_id: int) -> Re
 
 @router.get("/refutations", response_class=HTMLResponse)
 def refutations(request: Request, staff: RefutationsPage) -> Response:
-    return render(request, "console/refutations.html", refutations=_gov(request).refutations.list())
+    gov = _gov(request)
+    pending = {
+        int(a.target_id): a.id for a in gov.approvals.list(status="pending") if a.kind == "refutation.publish"
+    }
+    return render(request, "console/refutations.html", refutations=gov.refutations.list(), pending=pending)
 
 
 @router.post("/refutations")
@@ -304,7 +380,9 @@ async def refutation_move(request: Request, refutation_id: int, verb: str) -> Re
     f = await form_text(request, "reason")
     gov = _gov(request)
     if verb == "publish":
-        gov.refutations.publish(staff.actor, refutation_id, f["reason"] or "published")
+        done = gov.publish_refutation(staff.actor, refutation_id, f["reason"] or "published")
+        if isinstance(done, ApprovalView):  # publishing waits for a second staff member
+            return redirect(f"/console/approvals#approval-{done.id}")
     elif verb == "withdraw":
         gov.refutations.withdraw(staff.actor, refutation_id, f["reason"])
     else:
@@ -488,6 +566,37 @@ async def assessment_complete(request: Request, assessment_id: int) -> Response:
     f = await form_text(request, "reason")
     _gov(request).assessments.complete(staff.actor, assessment_id, f["reason"])
     return redirect(f"/console/assessments/{assessment_id}")
+
+
+# --- four-eyes approvals -------------------------------------------------------------------------
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals(request: Request, staff: ApprovalsPage) -> Response:
+    gov = _gov(request)
+    return render(
+        request,
+        "console/approvals.html",
+        pending=gov.approvals.list(status="pending"),
+        history=[a for a in gov.approvals.list(limit=200) if a.status != "pending"],
+        required=gov.approvals.required,
+    )
+
+
+@router.post("/approvals/{approval_id}/{verb}")
+async def approval_decide(request: Request, approval_id: int, verb: str) -> Response:
+    staff = await require_action(request, "approvals.decide")
+    f = await form_text(request, "note")
+    gov = _gov(request)
+    if verb == "approve":
+        gov.approve(staff.actor, approval_id, f["note"])
+    elif verb == "reject":
+        gov.approvals.reject(staff.actor, approval_id, f["note"])
+    elif verb == "cancel":
+        gov.approvals.cancel(staff.actor, approval_id, f["note"])
+    else:
+        raise NotFound(f"no action {verb[:20]!r}", message_zh="无此操作")
+    return redirect("/console/approvals")
 
 
 # --- audit log and staff -------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def ticket(request: Request, ticket: str) -> Response:
     return render(
         request,
         "public/ticket.html",
-        t=status,
+        ticket=status,
         names=CATEGORY_NAMES,
         procedure=procedure(gov.complaints.sla_h),
     )

@@ -8,6 +8,7 @@ everyone. Pages are server-rendered Jinja2 with HTMX (vendored ``static/htmx.min
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from synthguard.console import pages, public
 from synthguard.console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from synthguard.console.web import HERE, HtmlErrors, form_text, redirect, render, templates
-from synthguard.errors import CsrfRejected, LoginRequired
+from synthguard.errors import CsrfRejected, LoginLocked, LoginRequired
 
 __all__ = ["HERE", "router", "templates"]
 
@@ -41,16 +42,22 @@ def login_form(request: Request, next: str = "/console") -> Response:
     return _login_page(request, next, failed=False)
 
 
-def _login_page(request: Request, next_path: str, *, failed: bool) -> Response:
+def _login_page(
+    request: Request, next_path: str, *, failed: bool, locked: LoginLocked | None = None
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
         request,
         "console/login.html",
-        status_code=401 if failed else 200,
+        status_code=429 if locked else 401 if failed else 200,
         login_csrf=token,
         next=_safe_next(next_path),
         failed=failed,
+        locked=locked,
     )
+    if locked is not None and isinstance(locked.retry_at, dt.datetime):
+        wait = (locked.retry_at - dt.datetime.now(dt.UTC)).total_seconds()
+        response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -73,8 +80,11 @@ async def login(request: Request) -> Response:
     staff = request.app.state.core.governance.staff
     # Any session cookie the browser brought is dropped, never reused: a fresh token is issued.
     staff.logout(request.cookies.get(SESSION_COOKIE))
+    client = request.client.host if request.client else ""
     try:
-        token, _session = staff.login(f["username"].strip(), f["password"])
+        token, _session = staff.login(f["username"].strip(), f["password"], client=client)
+    except LoginLocked as locked:
+        return _login_page(request, f["next"], failed=True, locked=locked)
     except LoginRequired:
         return _login_page(request, f["next"], failed=True)
     response = redirect(_safe_next(f["next"]))

@@ -1,8 +1,17 @@
 """Rendering helpers shared by the console and public pages: templates, the common page context
-(filing footer, session, navigation), HTML error pages, and form parsing."""
+(filing footer, session, navigation), the page language, HTML error pages, and form parsing.
+
+Language: every label exists in Chinese and English; a page is rendered in one of them. The choice
+is ``?lang=zh|en`` (remembered in the ``sg_lang`` cookie), else that cookie, else the browser's
+``Accept-Language``, else Chinese (the service's users and regulator are in China). Templates mark
+each label ``<span class="zh">…</span><span class="en">…</span>`` (or call ``t(zh, en)`` inside
+attributes); :func:`single_language` drops the other language's elements from the rendered page,
+so the HTML a reader, a screen reader or a copy-paste sees holds one language only. User content is
+escaped by Jinja, so it can never contain these markers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -22,6 +31,70 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
+LANGS = ("zh", "en")
+LANG_COOKIE = "sg_lang"
+
+
+def language(request: Request) -> str:
+    """The page language (see the module docstring)."""
+    asked = request.query_params.get("lang", "")
+    if asked in LANGS:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE, "")
+    if cookie in LANGS:
+        return cookie
+    best, best_q = "zh", -1.0
+    for part in request.headers.get("accept-language", "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-", 1)[0]
+        if primary not in LANGS:
+            continue
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+_MARKED = re.compile(r'<(span|p|b|div|option|small) class="(zh|en)"[^>]*>')
+
+
+def single_language(html: str, lang: str) -> str:
+    """Remove every element marked with the other language (nesting of the same tag respected)."""
+    drop = "en" if lang == "zh" else "zh"
+    out: list[str] = []
+    pos = 0
+    for m in _MARKED.finditer(html):
+        if m.start() < pos or m.group(2) != drop:
+            continue
+        tag = m.group(1)
+        depth, scan = 1, m.end()
+        opener, closer = re.compile(rf"<{tag}[\s>]"), f"</{tag}>"
+        while depth and scan < len(html):
+            close = html.find(closer, scan)
+            if close < 0:
+                scan = len(html)
+                break
+            nested = opener.search(html, scan, close)
+            if nested:
+                depth, scan = depth + 1, nested.end()
+            else:
+                depth, scan = depth - 1, close + len(closer)
+        start = m.start()
+        if drop == "en" and start > pos and html[start - 1] == " ":
+            start -= 1  # the space between the two languages goes with the dropped one
+        out.append(html[pos:start])
+        pos = scan
+        if drop == "zh" and html.startswith(" ", pos):
+            pos += 1
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def context(request: Request, **extra: Any) -> dict[str, Any]:
     core = request.app.state.core
     session = getattr(request.state, "staff", None)
@@ -32,7 +105,14 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
         request.state.staff = session
     nav = [n for n in NAV if session is not None and session.role in PAGES[n[0]]]
     can = {a for a, roles in ACTIONS.items() if session is not None and session.role in roles}
+    lang = language(request)
+
+    def t(zh: str, en: str) -> str:
+        return zh if lang == "zh" else en
+
     return {
+        "lang": lang,
+        "t": t,
         "version": __version__,
         "provider_code": request.app.state.settings.provider_code,
         "filing": core.governance.filing.current(),
@@ -45,7 +125,14 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
 
 
 def render(request: Request, name: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context(request, **extra), status_code=status_code)
+    ctx = context(request, **extra)
+    html = templates.get_template(name).render({"request": request, **ctx})
+    response = HTMLResponse(single_language(html, ctx["lang"]), status_code=status_code)
+    response.headers["Content-Language"] = "zh-CN" if ctx["lang"] == "zh" else "en"
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, ctx["lang"], max_age=365 * 86400, samesite="lax", path="/")
+    return response
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -146,7 +146,9 @@ class Incidents:
         self.audit.log(actor, "incident.measure", "incident", incident_id, text)
         return self.get(incident_id)
 
-    def set_status(self, actor: Actor, incident_id: int, status: str, reason: str) -> IncidentView:
+    def set_status(
+        self, actor: Actor, incident_id: int, status: str, reason: str, **detail: Any
+    ) -> IncidentView:
         status = choice(status, "status", STATUSES)
         why = text_field(reason, "reason", max_chars=2000)
         now = utcnow()
@@ -165,7 +167,7 @@ class Incidents:
                     f"incident {incident_id} is already {status}",
                     message_zh=f"事件 {incident_id} 已是 {status}",
                 )
-        self.audit.log(actor, f"incident.{status}", "incident", incident_id, why)
+        self.audit.log(actor, f"incident.{status}", "incident", incident_id, why, **detail)
         return self.get(incident_id)
 
     def report(

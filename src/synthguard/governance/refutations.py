@@ -8,6 +8,7 @@ so content found false keeps showing its refutation wherever it is checked again
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -114,7 +115,7 @@ class Refutations:
             return [_view(r) for r in rows]
 
     def _move(
-        self, actor: Actor, refutation_id: int, to: str, frm: tuple[str, ...], reason: str
+        self, actor: Actor, refutation_id: int, to: str, frm: tuple[str, ...], reason: str, **detail: Any
     ) -> RefutationView:
         now = utcnow()
         values: dict[str, object] = {"status": to}
@@ -134,12 +135,20 @@ class Refutations:
                 )
         view = self.get(refutation_id)
         self.audit.log(
-            actor, f"refutation.{to}", "refutation", refutation_id, reason, content_id=view.content_id
+            actor,
+            f"refutation.{to}",
+            "refutation",
+            refutation_id,
+            reason,
+            content_id=view.content_id,
+            **detail,
         )
         return view
 
-    def publish(self, actor: Actor, refutation_id: int, reason: str = "published") -> RefutationView:
-        return self._move(actor, refutation_id, "published", ("draft",), reason or "published")
+    def publish(
+        self, actor: Actor, refutation_id: int, reason: str = "published", **detail: Any
+    ) -> RefutationView:
+        return self._move(actor, refutation_id, "published", ("draft",), reason or "published", **detail)
 
     def withdraw(self, actor: Actor, refutation_id: int, reason: str) -> RefutationView:
         why = text_field(reason, "reason", max_chars=2000)

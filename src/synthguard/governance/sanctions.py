@@ -30,8 +30,16 @@ class Sanctions:
         self.audit = audit
 
     def apply(
-        self, actor: Actor, user: str, action: str, reason: str, *, duration_h: float | None = None
+        self,
+        actor: Actor,
+        user: str,
+        action: str,
+        reason: str,
+        *,
+        duration_h: float | None = None,
+        **detail: Any,
     ) -> UserView:
+        """Apply at once; ``detail`` (e.g. the four-eyes approval) goes into the audit row."""
         name = text_field(user, "user", max_chars=128, multiline=False)
         action = choice(action, "action", SANCTIONS)
         why = text_field(reason, "reason", max_chars=2000)
@@ -58,6 +66,7 @@ class Sanctions:
             user_id=name,
             status=view.status,
             until=until.isoformat() if until else None,
+            **detail,
         )
         return view
 

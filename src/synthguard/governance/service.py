@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.config import Settings
-from synthguard.errors import InvalidField, NotFound
+from synthguard.errors import InvalidField, NotFound, RecordConflict
 from synthguard.governance import dashboard
 from synthguard.governance._common import Actor, text_field
+from synthguard.governance.approvals import Approvals, ApprovalView
 from synthguard.governance.assessments import Assessments
 from synthguard.governance.audit import AuditTrail, Recorder
 from synthguard.governance.complaints import Complaints
@@ -28,7 +29,8 @@ from synthguard.governance.sanctions import Sanctions
 from synthguard.governance.staff import Staff
 
 if TYPE_CHECKING:
-    from synthguard.identity import UserDirectory
+    from synthguard.governance.refutations import RefutationView
+    from synthguard.identity import UserDirectory, UserView
     from synthguard.review import QueueItem, ReviewQueue
 
 DECISIONS = ("pass", "mask", "block", "illegal", "sanction")
@@ -60,8 +62,14 @@ class Governance:
             sessions, settings.data_dir / "evidence", settings.public_upload_max_bytes
         )
         self.staff = Staff(
-            sessions, self.audit, session_h=settings.console_session_h, cost=settings.console_password_cost
+            sessions,
+            self.audit,
+            session_h=settings.console_session_h,
+            cost=settings.console_password_cost,
+            max_failures=settings.console_login_max_failures,
+            lockout_s=settings.console_login_lockout_s,
         )
+        self.approvals = Approvals(sessions, self.audit, required=settings.console_four_eyes)
         self._evidence_for = evidence_for
         self._queue = queue
         self._users = users
@@ -151,6 +159,78 @@ class Governance:
                 return []
             decision = session.get(ReviewDecision, row.decision_id)
             return list(decision.spans or []) if decision is not None else []
+
+    # --- four-eyes actions (see governance/approvals.py) -----------------------------------------------
+    # Each returns the done action's view, or the pending ApprovalView when a second person must
+    # approve. The target is checked at request time so an impossible request fails at once.
+
+    def sanction(
+        self, actor: Actor, user: str, action: str, reason: str, *, duration_h: float | None = None
+    ) -> UserView | ApprovalView:
+        """Warn/restrict/suspend at once; ban, and lifting a *ban*, need a second approver."""
+        sanctions = self.sanctions
+        if self.approvals.required and action in ("ban", "unban"):
+            name = text_field(user, "user", max_chars=128, multiline=False)
+            current = sanctions.users.show(name)  # NotFound for an unknown user
+            if action == "ban" or current.status == "banned":
+                if action == "ban" and current.status == "banned":
+                    raise RecordConflict(f"user {name} is already banned", message_zh=f"用户 {name} 已被封禁")
+                return self.approvals.request(actor, f"user.{action}", name, reason)
+        detail: dict[str, Any] = {"four_eyes": False} if action in ("ban", "unban") else {}
+        return sanctions.apply(actor, user, action, reason, duration_h=duration_h, **detail)
+
+    def publish_refutation(
+        self, actor: Actor, refutation_id: int, reason: str
+    ) -> RefutationView | ApprovalView:
+        if not self.approvals.required:
+            return self.refutations.publish(actor, refutation_id, reason or "published", four_eyes=False)
+        current = self.refutations.get(refutation_id)
+        if current.status != "draft":
+            raise RecordConflict(
+                f"refutation {refutation_id} is {current.status}; only a draft can be published",
+                message_zh=f"辟谣记录 {refutation_id} 当前为 {current.status}，只有草稿可发布",
+            )
+        return self.approvals.request(
+            actor,
+            "refutation.publish",
+            str(refutation_id),
+            reason or "publish",
+            {"content_id": current.content_id},
+        )
+
+    def set_incident_status(
+        self, actor: Actor, incident_id: int, status: str, reason: str
+    ) -> IncidentView | ApprovalView:
+        """Reporting an incident to the authority needs a second approver; other moves do not."""
+        if status != "reported" or not self.approvals.required:
+            detail: dict[str, Any] = {"four_eyes": False} if status == "reported" else {}
+            return self.incidents.set_status(actor, incident_id, status, reason, **detail)
+        current = self.incidents.get(incident_id)
+        if current.status == "reported":
+            raise RecordConflict(
+                f"incident {incident_id} is already reported", message_zh=f"事件 {incident_id} 已报告"
+            )
+        return self.approvals.request(actor, "incident.report", str(incident_id), reason)
+
+    def approve(self, actor: Actor, approval_id: int, note: str = "") -> tuple[ApprovalView, Any]:
+        """Approve another staff member's request and run it; both names go to the audit trail."""
+        return self.approvals.approve(actor, approval_id, note, self._execute)
+
+    def _execute(self, actor: Actor, view: ApprovalView) -> Any:
+        detail: dict[str, Any] = {
+            "approval_id": view.id,
+            "requested_by": view.requested_by,
+            "approved_by": actor.name,
+        }
+        if view.kind in ("user.ban", "user.unban"):
+            return self.sanctions.apply(
+                actor, view.target_id, view.kind.split(".", 1)[1], view.reason, **detail
+            )
+        if view.kind == "refutation.publish":
+            return self.refutations.publish(actor, int(view.target_id), view.reason, **detail)
+        if view.kind == "incident.report":
+            return self.incidents.set_status(actor, int(view.target_id), "reported", view.reason, **detail)
+        raise InvalidField(f"unknown approval kind {view.kind!r}", message_zh="未知的审批类型")
 
     # --- reports -----------------------------------------------------------------------------------
 

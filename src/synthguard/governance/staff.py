@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from synthguard.errors import InvalidField, LoginRequired, RecordConflict
 from synthguard.governance._common import ROLES, Actor, aware, choice, utcnow
 from synthguard.governance.audit import AuditTrail
+from synthguard.governance.throttle import LoginThrottle
 from synthguard.store.models import ConsoleSession, ConsoleUser
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -72,9 +73,17 @@ class StaffSession:
 
 class Staff:
     def __init__(
-        self, sessions: sessionmaker[Session], audit: AuditTrail, *, session_h: float, cost: int = 15
+        self,
+        sessions: sessionmaker[Session],
+        audit: AuditTrail,
+        *,
+        session_h: float,
+        cost: int = 15,
+        max_failures: int = 5,
+        lockout_s: float = 900.0,
     ) -> None:
         self.sessions = sessions
+        self.throttle = LoginThrottle(sessions, max_failures=max_failures, lockout_s=lockout_s)
         self.audit = audit
         self.session_ttl = dt.timedelta(hours=session_h)
         self.n = 2**cost
@@ -116,16 +125,27 @@ class Staff:
         with self.sessions() as session:
             return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.username)))
 
-    def login(self, username: str, password: str) -> tuple[str, StaffSession]:
-        """A fresh session token and its session; ``LoginRequired`` for any failure (same message)."""
+    def login(self, username: str, password: str, *, client: str = "") -> tuple[str, StaffSession]:
+        """A fresh session token and its session; ``LoginRequired`` for any failure (same message),
+        ``LoginLocked`` while the account or the client address is locked out (throttle.py)."""
+        self.throttle.check(username, client)
         with self.sessions() as session:
             user = session.get(ConsoleUser, username[:64]) if username else None
         if not self._dummy_hash:
             self._dummy_hash = hash_password("dummy-password", n=self.n)
         ok = check_password(password, user.password_hash if user else self._dummy_hash)
         if user is None or not ok or user.disabled:
-            self.audit.log(Actor(username[:64] or "?", ""), "staff.login_failed", "staff", username[:64], "")
+            self.throttle.failed(username, client)
+            self.audit.log(
+                Actor(username[:64] or "?", ""),
+                "staff.login_failed",
+                "staff",
+                username[:64],
+                "",
+                client=client,
+            )
             raise LoginRequired("wrong username or password", message_zh="用户名或密码错误")
+        self.throttle.succeeded(username, client)
         token = secrets.token_urlsafe(32)
         now = utcnow()
         row = ConsoleSession(

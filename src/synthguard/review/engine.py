@@ -13,9 +13,9 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.config import Settings
@@ -25,6 +25,7 @@ from synthguard.review.classifiers.base import Classifier, Content, Score
 from synthguard.review.classifiers.pii import ChinesePII
 from synthguard.review.keywords import Match
 from synthguard.review.library import Library
+from synthguard.review.payloads import ReviewVault
 from synthguard.review.policy import (
     BLOCKED_STATUSES,
     DIRECTIONS,
@@ -70,9 +71,16 @@ class ReviewEngine:
         self.settings = settings
         self.sessions = sessions
         self.library = Library(sessions, poll_s=settings.review_library_poll_s)
-        self.queue = ReviewQueue(sessions, deadline_h=settings.review_queue_deadline_h)
+        self.queue = ReviewQueue(
+            sessions,
+            vault=ReviewVault.from_settings(settings),
+            deadline_h=settings.review_queue_deadline_h,
+            media_max_bytes=settings.review_media_max_bytes,
+            retention_days=settings.review_retention_days,
+        )
         self.policy = Policy.from_file(settings.review_policy_file)
         self._text_classifiers: list[Classifier] = [ChinesePII()]
+        self._risks: tuple[int, dict[str, Risk]] | None = None  # (library version, risk table)
         self._media: dict[str, list[Classifier]] = {}
         self._media_lock = threading.Lock()
         self._remote: Classifier | None = None
@@ -100,7 +108,7 @@ class ReviewEngine:
         self.check_text(text)
         ctx = _checked(ctx)
         matcher = self.library.matcher()
-        risks = self.library.risks()
+        risks = self.risks(matcher.version)
         if ctx.direction == "in" and ctx.user_status in BLOCKED_STATUSES:
             decision = ReviewDecision(
                 action=Action.BLOCK.value,
@@ -161,7 +169,7 @@ class ReviewEngine:
         self, data: bytes, modality: str, ctx: Context, *, record: bool = True
     ) -> ReviewDecision:
         ctx = _checked(ctx)
-        risks = self.library.risks()
+        risks = self.risks()
         content = Content(modality, data=data)
         scores: list[Score] = []
         for classifier in self.media_classifiers(modality):
@@ -170,7 +178,23 @@ class ReviewEngine:
         findings += self._remote_findings(content, ctx, risks)
         decision = self._decide(findings, ctx, risks, "")
         digest = hashlib.sha256(data).hexdigest()
-        return self._finish(decision, "", ctx, record, digest=digest, media=True)
+        return self._finish(decision, "", ctx, record, digest=digest, media=True, media_data=data)
+
+    def risks(self, version: int | None = None) -> dict[str, Risk]:
+        """The risk table, read from the store once per library version (shared: do not mutate).
+
+        Risk rows change only inside a library import, and every import publishes a new version,
+        so the version the hot-reloading matcher already polls for is the cache key: a review call
+        costs no risk query, and a replica sees another's new categories with the new version.
+        """
+        if version is None:
+            version = self.library.matcher().version
+        cached = self._risks
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        risks = self.library.risks()
+        self._risks = (version, risks)
+        return risks
 
     # --- building the decision -------------------------------------------------------------------
 
@@ -292,6 +316,7 @@ class ReviewEngine:
         *,
         digest: str | None = None,
         media: bool = False,
+        media_data: bytes | None = None,
     ) -> ReviewDecision:
         decision.text_sha256 = digest or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         action = Action(decision.action)
@@ -301,31 +326,14 @@ class ReviewEngine:
                 action = Action.SANCTION
                 decision.action = action.value
                 decision.reasons.append(strike)
-        risks = self.library.risks()
+        risks = self.risks(decision.library_version or None)
         zh, en = refusal_text(action, [self._risk(c, risks) for c in decision.categories])
         decision.refusal_zh = decision.refusal_zh or zh
         decision.refusal_en = decision.refusal_en or en
         if not record:
             return decision
-        spans = [
-            {"start": f.start, "end": f.end, "risk": f.risk, "source": f.source}
-            for f in decision.findings
-            if f.start is not None
-        ][:MAX_RECORDED_SPANS]
         with self.sessions.begin() as session:
-            row = DecisionRow(
-                service=ctx.service,
-                direction=ctx.direction,
-                user_id=ctx.user_id,
-                user_status=ctx.user_status,
-                action=decision.action,
-                categories=decision.categories,
-                reasons=decision.reasons[:MAX_RECORDED_SPANS],
-                spans=spans,
-                text_sha256=decision.text_sha256,
-                text_chars=len(text),
-                library_version=decision.library_version,
-            )
+            row = DecisionRow(**_row_values(decision, ctx, len(text)))
             session.add(row)
             session.flush()
             decision.decision_id = row.id
@@ -338,6 +346,7 @@ class ReviewEngine:
                     user_id=ctx.user_id,
                     categories=decision.categories,
                     content_sha256=decision.text_sha256,
+                    media=media_data,  # sealed with the item for the console's preview
                     session=session,
                 )
         return decision
@@ -371,7 +380,30 @@ class ReviewEngine:
             return f"{STRIKES_PER_DAY} violating inputs within 24 hours: user sanctioned (TC260-003)"
         return ""
 
-    def set_ledger_ref(self, decision_id: int, ref: str) -> None:
+    def record_decision(
+        self, conn: Connection, decision: ReviewDecision, ctx: Context, text_chars: int
+    ) -> int:
+        """Store a decision reviewed with ``record=False`` on the caller's open transaction.
+
+        For decisions that open no review item and count no strike (pass, mask): the gateway writes
+        the row in the transaction that also commits the decision's ledger entry, one commit for
+        both instead of a row, an entry and a ``ledger_ref`` update each committing on its own.
+        """
+        if Action(decision.action).rank >= Action.REVIEW.rank:
+            raise InvalidText(
+                f"a {decision.action!r} decision is recorded by review_text (queue, strikes)",
+                message_zh="该审核结论须由 review_text 记录",
+            )
+        inserted = conn.execute(_INSERT_DECISION, _row_values(decision, ctx, text_chars))
+        key = inserted.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has its key
+        decision.decision_id = int(key[0])
+        return decision.decision_id
+
+    def set_ledger_ref(self, decision_id: int, ref: str, *, conn: Connection | None = None) -> None:
+        if conn is not None:
+            conn.execute(_SET_LEDGER_REF, {"b_id": decision_id, "b_ref": ref[:64]})
+            return
         with self.sessions.begin() as session:
             row = session.get(DecisionRow, decision_id)
             if row is not None:
@@ -383,6 +415,37 @@ class ReviewEngine:
             query = query.where(DecisionRow.user_id == user_id)
         with self.sessions() as session:
             return list(session.scalars(query))
+
+
+# Built once: a statement object reused with parameters skips SQLAlchemy's per-call statement
+# construction and cache-key walk (most of a hot-path row write's cost).
+_DECISIONS = cast(Table, DecisionRow.__table__)
+_INSERT_DECISION = insert(_DECISIONS)
+_SET_LEDGER_REF = (
+    update(_DECISIONS).where(_DECISIONS.c.id == bindparam("b_id")).values(ledger_ref=bindparam("b_ref"))
+)
+
+
+def _row_values(decision: ReviewDecision, ctx: Context, text_chars: int) -> dict[str, Any]:
+    """The ``review_decisions`` row of a decision: digests, spans and reasons, never the text."""
+    spans = [
+        {"start": f.start, "end": f.end, "risk": f.risk, "source": f.source}
+        for f in decision.findings
+        if f.start is not None
+    ][:MAX_RECORDED_SPANS]
+    return {
+        "service": ctx.service,
+        "direction": ctx.direction,
+        "user_id": ctx.user_id,
+        "user_status": ctx.user_status,
+        "action": decision.action,
+        "categories": decision.categories,
+        "reasons": decision.reasons[:MAX_RECORDED_SPANS],
+        "spans": spans,
+        "text_sha256": decision.text_sha256,
+        "text_chars": text_chars,
+        "library_version": decision.library_version,
+    }
 
 
 def _checked(ctx: Context) -> Context:

@@ -5,11 +5,18 @@ until a reviewer claims it; a claim is one conditional ``UPDATE ... WHERE status
 escalated)``, so when two reviewers (or two replicas) claim at once exactly one row count is 1 and
 the other gets ``QueueConflict``. Every state change is also written as a note, so the item's
 history is its audit trail.
+
+What the reviewer must look at (the queued text, and the image/audio/video of a media item) is
+personal data, so it is never stored in clear: it lives in ``review_payloads`` sealed by
+:class:`synthguard.review.payloads.ReviewVault`, media up to ``review_media_max_bytes``. When a
+decided item's retention ends, :meth:`ReviewQueue.purge` erases the sealed fields and destroys the
+data keys of months with nothing sealed left (as :meth:`synthguard.ledger.Ledger.purge` does).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -17,12 +24,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import NotFound, QueueConflict, SynthguardError
-from synthguard.store.models import ReviewQueueItem, ReviewQueueNote, utcnow
+from synthguard.review.payloads import ReviewVault, period_of, sniff_media_type
+from synthguard.store.models import ReviewPayload, ReviewQueueItem, ReviewQueueNote, utcnow
 
 CLAIMABLE = ("open", "escalated")
 OUTCOMES = ("pass", "mask", "block", "sanction")
 STATUSES = ("open", "claimed", "escalated", "decided")
 MAX_NOTE_CHARS = 10_000
+LEGACY_BATCH = 500
 
 
 class QueueNote(BaseModel):
@@ -51,6 +60,11 @@ class QueueItem(BaseModel):
     decided_by: str
     outcome: str
     notes: list[QueueNote] = Field(default_factory=list)
+    content_sha256: str = ""
+    media_type: str = Field(default="", description="Sniffed type of the kept media; '' if none.")
+    media_size: int = 0
+    media_note: str = Field(default="", description="'too_large' (digest only) or 'erased' (retention).")
+    erased: bool = False
 
     model_config = {"populate_by_name": True}
 
@@ -62,7 +76,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _view(row: ReviewQueueItem, notes: list[ReviewQueueNote] | None = None) -> QueueItem:
+def _view(
+    row: ReviewQueueItem,
+    notes: list[ReviewQueueNote] | None = None,
+    *,
+    text: str | None = None,
+    payload: Any = None,
+) -> QueueItem:
     due = _aware(row.due_at)
     return QueueItem(
         id=row.id,
@@ -74,7 +94,7 @@ def _view(row: ReviewQueueItem, notes: list[ReviewQueueNote] | None = None) -> Q
         direction=row.direction,
         user_id=row.user_id,
         categories=list(row.categories or []),
-        content=row.content,
+        content=row.content if text is None else text,
         created_at=_aware(row.created_at),
         due_at=due,
         overdue=row.status != "decided" and due < utcnow(),
@@ -85,7 +105,30 @@ def _view(row: ReviewQueueItem, notes: list[ReviewQueueNote] | None = None) -> Q
             QueueNote(author=n.author, kind=n.kind, body=n.body, created_at=_aware(n.created_at))
             for n in notes or []
         ],
+        content_sha256=row.content_sha256,
+        media_type=payload.media_type if payload is not None else "",
+        media_size=int(payload.media_size or 0) if payload is not None else 0,
+        media_note=payload.media_note if payload is not None else "",
+        erased=payload is not None and payload.erased_at is not None,
     )
+
+
+# The payload columns a view needs; the sealed media is read only when it is served.
+_PAYLOAD_COLUMNS = (
+    ReviewPayload.item_id,
+    ReviewPayload.period,
+    ReviewPayload.text_sealed,
+    ReviewPayload.media_type,
+    ReviewPayload.media_size,
+    ReviewPayload.media_note,
+    ReviewPayload.erased_at,
+)
+
+
+def _digest(content: str, media: bytes | None) -> str:
+    return hashlib.sha256(
+        media if media is not None else content.encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 def _require_name(reviewer: str) -> str:
@@ -96,9 +139,138 @@ def _require_name(reviewer: str) -> str:
 
 
 class ReviewQueue:
-    def __init__(self, sessions: sessionmaker[Session], *, deadline_h: float = 24.0) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        vault: ReviewVault,
+        deadline_h: float = 24.0,
+        media_max_bytes: int = 20 * 1024**2,
+        retention_days: int = 184,
+    ) -> None:
         self.sessions = sessions
+        self.vault = vault
         self.deadline = dt.timedelta(hours=deadline_h)
+        self.media_max_bytes = media_max_bytes
+        self.retention = dt.timedelta(days=retention_days)
+        self.seal_legacy()
+
+    # --- sealed payloads -----------------------------------------------------------------------------
+
+    def _store_payload(
+        self, session: Session, item_id: int, created: dt.datetime, text: str, media: bytes | None
+    ) -> None:
+        period = period_of(created)
+        row = ReviewPayload(
+            item_id=item_id,
+            period=period,
+            text_sealed=self.vault.seal(
+                session, item_id, period, "text", text.encode("utf-8", "surrogatepass")
+            ),
+            media_type="",
+            media_size=0,
+            media_note="",
+        )
+        if media is not None:
+            row.media_size = len(media)
+            if len(media) > self.media_max_bytes:
+                row.media_note = "too_large"  # the item keeps its SHA-256 digest only
+            else:
+                row.media_type = sniff_media_type(media)
+                row.media_sealed = self.vault.seal(session, item_id, period, "media", media)
+        session.add(row)
+
+    def _text(self, session: Session, payload: Any) -> str:
+        if payload is None or payload.text_sealed is None:
+            return ""
+        plain = self.vault.open(session, payload.item_id, payload.period, "text", bytes(payload.text_sealed))
+        return "" if plain is None else plain.decode("utf-8", "surrogatepass")
+
+    def media(self, item_id: int) -> tuple[bytes, str] | None:
+        """The kept media of an item and its sniffed type; None if it has none (any more)."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(ReviewPayload.period, ReviewPayload.media_type, ReviewPayload.media_sealed).where(
+                    ReviewPayload.item_id == item_id
+                )
+            ).one_or_none()
+            if row is None or row.media_sealed is None:
+                return None
+            plain = self.vault.open(session, item_id, row.period, "media", bytes(row.media_sealed))
+        return None if plain is None else (plain, row.media_type)
+
+    def seal_legacy(self) -> int:
+        """Move text stored in clear before migration 0007 into sealed payloads; returns the count.
+
+        Alembic never holds the keys, so this runs when a queue is opened with them. Each batch is
+        one transaction: the sealed copy and the blanked clear column commit together."""
+        moved = 0
+        while True:
+            with self.sessions.begin() as session:
+                rows = list(
+                    session.scalars(
+                        select(ReviewQueueItem)
+                        .where(ReviewQueueItem.content != "")
+                        .order_by(ReviewQueueItem.id)
+                        .limit(LEGACY_BATCH)
+                    )
+                )
+                for row in rows:
+                    existing = session.get(ReviewPayload, row.id)
+                    if existing is None:
+                        self._store_payload(session, row.id, _aware(row.created_at), row.content, None)
+                    row.content = ""
+                moved += len(rows)
+            if len(rows) < LEGACY_BATCH:
+                return moved
+
+    def purge(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Erase the sealed text and media of decided items past retention, then destroy the data
+        keys of months with nothing sealed left. Items still open keep theirs: a reviewer must see
+        what they decide. Idempotent; run it from cron like ``synthguard ledger purge``."""
+        at = now or utcnow()
+        cutoff = at - self.retention
+        with self.sessions.begin() as session:
+            doomed = select(ReviewQueueItem.id).where(
+                ReviewQueueItem.status == "decided", ReviewQueueItem.created_at < cutoff
+            )
+            # Items that kept media say it was erased; text-only items just carry erased_at.
+            session.execute(
+                update(ReviewPayload)
+                .where(
+                    ReviewPayload.item_id.in_(doomed),
+                    ReviewPayload.erased_at.is_(None),
+                    ReviewPayload.media_sealed.is_not(None),
+                )
+                .values(media_note="erased")
+            )
+            erased = session.execute(
+                update(ReviewPayload)
+                .where(ReviewPayload.item_id.in_(doomed), ReviewPayload.erased_at.is_(None))
+                .values(text_sealed=None, media_sealed=None, erased_at=at)
+            ).rowcount  # type: ignore[attr-defined]
+            still_sealed = set(
+                session.scalars(
+                    select(ReviewPayload.period)
+                    .where(
+                        (ReviewPayload.text_sealed.is_not(None)) | (ReviewPayload.media_sealed.is_not(None))
+                    )
+                    .group_by(ReviewPayload.period)
+                )
+            )
+            months = sorted(
+                p for p in self.vault.live_periods(session) if p < period_of(cutoff) and p not in still_sealed
+            )
+            self.vault.destroy_keys(session, months)
+        return {
+            "ran_at": at.isoformat(),
+            "cutoff": cutoff.isoformat(),
+            "retention_days": self.retention.days,
+            "payloads_erased": int(erased or 0),
+            "keys_destroyed": months,
+        }
+
+    # --- the queue -----------------------------------------------------------------------------------
 
     def enqueue(
         self,
@@ -111,8 +283,11 @@ class ReviewQueue:
         categories: list[str] | None = None,
         priority: int = 3,
         content_sha256: str = "",
+        media: bytes | None = None,
         session: Session | None = None,
     ) -> int:
+        """Queue ``content`` (and ``media``, the bytes of an image/audio/video item) for a human;
+        both are sealed, never stored in clear."""
         now = utcnow()
         row = ReviewQueueItem(
             decision_id=decision_id,
@@ -125,18 +300,23 @@ class ReviewQueue:
             direction=direction,
             user_id=user_id,
             categories=categories or [],
-            content=content,
-            content_sha256=content_sha256,
+            content="",
+            content_sha256=content_sha256
+            or hashlib.sha256(
+                media if media is not None else content.encode("utf-8", "surrogatepass")
+            ).hexdigest(),
             due_at=now + self.deadline,
             lock_version=0,
         )
         if session is not None:
             session.add(row)
             session.flush()
+            self._store_payload(session, row.id, now, content, media)
             return row.id
         with self.sessions.begin() as own:
             own.add(row)
             own.flush()
+            self._store_payload(own, row.id, now, content, media)
             return row.id
 
     def get(self, item_id: int) -> QueueItem:
@@ -153,7 +333,10 @@ class ReviewQueue:
                     .order_by(ReviewQueueNote.id)
                 )
             )
-            return _view(row, notes)
+            payload = session.execute(
+                select(*_PAYLOAD_COLUMNS).where(ReviewPayload.item_id == item_id)
+            ).one_or_none()
+            return _view(row, notes, text=self._text(session, payload), payload=payload)
 
     def list(self, *, status: str | None = None, overdue: bool = False, limit: int = 100) -> list[QueueItem]:
         query = select(ReviewQueueItem)
@@ -167,7 +350,17 @@ class ReviewQueue:
             max(1, min(limit, 1000))
         )
         with self.sessions() as session:
-            return [_view(row) for row in session.scalars(query)]
+            rows = list(session.scalars(query))
+            payloads = {
+                p.item_id: p
+                for p in session.execute(
+                    select(*_PAYLOAD_COLUMNS).where(ReviewPayload.item_id.in_([r.id for r in rows]))
+                )
+            }
+            return [
+                _view(r, text=self._text(session, payloads.get(r.id)), payload=payloads.get(r.id))
+                for r in rows
+            ]
 
     def claim(self, item_id: int, reviewer: str) -> QueueItem:
         name = _require_name(reviewer)

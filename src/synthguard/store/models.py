@@ -527,3 +527,66 @@ class ApiKeyWindow(Base):
     key_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- review payloads, four-eyes approvals, login throttle (issue #8; migration 0007_review_payloads) --
+
+
+class ReviewPayload(Base):
+    """The text and media of a queued review item, AES-GCM sealed under its month's data key
+    (review/payloads.py); the sealed columns are erased when the item's retention ends."""
+
+    __tablename__ = "review_payloads"
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    period: Mapped[str] = mapped_column(String(16))
+    text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    media_type: Mapped[str] = mapped_column(String(64), default="")
+    media_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    media_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    media_note: Mapped[str] = mapped_column(String(32), default="")  # "" | too_large | erased
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReviewDataKey(Base):
+    """A month's review data key wrapped by a key derived from the ledger master key; destroying it
+    crypto-shreds every payload sealed that month (backups included)."""
+
+    __tablename__ = "review_data_keys"
+
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GovApproval(Base):
+    """A four-eyes request: a consequential action waits here until a second staff member approves."""
+
+    __tablename__ = "gov_approvals"
+    __table_args__ = (Index("ix_gov_approvals_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # user.ban|user.unban|refutation.publish|incident.report
+    target_id: Mapped[str] = mapped_column(String(128))
+    params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected|...
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_role: Mapped[str] = mapped_column(String(16), default="")
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(128), default="")
+    decided_role: Mapped[str] = mapped_column(String(16), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsoleLoginThrottle(Base):
+    """Failed console logins per account (``user:<name>``) or client (``ip:<addr>``), shared by replicas."""
+
+    __tablename__ = "console_login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
