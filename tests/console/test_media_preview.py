@@ -60,6 +60,29 @@ def test_audio_gets_an_audio_player(app_client: TestClient, core: Synthguard) ->
     assert r.headers["content-type"] == "audio/wav" and r.content == audio
 
 
+def test_players_can_seek_with_byte_ranges_and_a_view_is_audited_once(
+    app_client: TestClient, core: Synthguard
+) -> None:
+    audio = wav_bytes(seconds=1.0)
+    item = core.reviewer.queue.enqueue("", media=audio, service="voice_clone", direction="in")
+    login(app_client, "reviewer")
+    url = f"/console/queue/{item}/media"
+    first = app_client.get(url, headers={"Range": "bytes=0-99"})
+    assert first.status_code == 206 and first.content == audio[:100]
+    assert first.headers["content-range"] == f"bytes 0-99/{len(audio)}"
+    assert first.headers["accept-ranges"] == "bytes" and first.headers["x-content-type-options"] == "nosniff"
+    seek = app_client.get(url, headers={"Range": "bytes=1000-"})
+    assert seek.status_code == 206 and seek.content == audio[1000:]
+    tail = app_client.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == audio[-10:]
+    beyond = app_client.get(url, headers={"Range": f"bytes={len(audio)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(audio)}"
+    garbled = app_client.get(url, headers={"Range": "bytes=abc"})
+    assert garbled.status_code == 200 and garbled.content == audio  # ignored, as RFC 9110 says
+    views = [a for a in core.governance.audit.list() if a.action == "queue.media_view"]
+    assert len(views) == 2  # the 0-99 fetch and the whole-body fetch; seeks are not views
+
+
 def test_svg_and_html_are_never_served_for_rendering(app_client: TestClient, core: Synthguard) -> None:
     login(app_client, "reviewer")
     for body in (

@@ -189,7 +189,11 @@ def queue_media(request: Request, staff: QueuePage, item_id: int) -> Response:
             message_zh=f"审核任务 {item_id} 无可预览的媒体（无媒体、超出大小上限或已按保存期限删除）",
         )
     data, media_type = found
-    gov.audit.log(staff.actor, "queue.media_view", "queue_item", item_id, "", media_type=media_type)
+    status, first, last = byte_range(request.headers.get("range"), len(data))
+    if status == 416:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{len(data)}"})
+    if first == 0:  # a player's seeks re-fetch later ranges: one audit row per view, not per seek
+        gov.audit.log(staff.actor, "queue.media_view", "queue_item", item_id, "", media_type=media_type)
     inline = media_type in INLINE_TYPES
     name = f"review-item-{item_id}.{MEDIA_EXTENSIONS.get(media_type, 'bin')}"
     headers = {
@@ -198,8 +202,33 @@ def queue_media(request: Request, staff: QueuePage, item_id: int) -> Response:
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "no-store",
         "Cross-Origin-Resource-Policy": "same-origin",
+        "Accept-Ranges": "bytes",
     }
-    return Response(data, media_type=media_type if inline else "application/octet-stream", headers=headers)
+    served_type = media_type if inline else "application/octet-stream"
+    if status == 200:
+        return Response(data, media_type=served_type, headers=headers)
+    headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    return Response(data[first : last + 1], status_code=206, media_type=served_type, headers=headers)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int, int]:
+    """(status, first, last) for the one byte range (RFC 9110 §14.2) a media player asks for, with
+    inclusive offsets: 206 for a range, 416 when it cannot be satisfied, 200 (the whole body) with
+    no header or one this server ignores (malformed, or several ranges), as the RFC allows.
+    Players seek video with these, so a long preview need not load whole."""
+    whole = (200, 0, size - 1)
+    if not header or not header.startswith("bytes=") or "," in header or size == 0:
+        return whole
+    start_text, _, end_text = header[len("bytes=") :].strip().partition("-")
+    try:
+        if not start_text:  # a suffix: the last N bytes
+            suffix = int(end_text)
+            return (206, max(size - suffix, 0), size - 1) if suffix > 0 else (416, 0, -1)
+        start = int(start_text)
+        end = min(int(end_text), size - 1) if end_text else size - 1
+    except ValueError:
+        return whole
+    return (206, start, end) if 0 <= start <= end else (416, 0, -1)
 
 
 @router.post("/queue/{item_id}/claim")
