@@ -131,12 +131,16 @@ def chain(*attacks: Attack) -> Attack:
 
 
 def suite() -> dict[str, Attack]:
-    """Every audio attack of numbers.md, by name (the 10 s excerpt starts at an odd offset)."""
+    """Every audio attack of numbers.md, by name (the 10 s excerpt starts at an odd offset).
+
+    ``resample_8k`` goes beyond numbers.md: telephone-band (8 kHz) copies of marked audio.
+    """
     return {
         "none": lambda s, r: (np.asarray(s, dtype=np.float64), r),
         "mp3_128k": mp3_128k,
         "aac_128k": aac_128k,
         "resample_16k": resample_to(16_000),
+        "resample_8k": resample_to(8_000),
         "noise_20db": white_noise(20.0),
         "volume_+6db": volume(6.0),
         "volume_-6db": volume(-6.0),
