@@ -82,6 +82,7 @@ bench: $(BENCH_STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/gateway.py
 	$(BIN)/python benchmarks/watermark_audio.py
 	$(BIN)/python benchmarks/watermark_image.py
+	$(BIN)/python benchmarks/watermark_text.py
 	$(BIN)/python benchmarks/watermark_false_positives.py
 	$(BIN)/python benchmarks/watermark_video.py
 	$(BIN)/python benchmarks/console.py

@@ -192,3 +192,26 @@ def test_screenshot_attack_really_goes_through_png_and_jpeg() -> None:
     assert shot.shape[:2] == (240, 240)
     buf = io.BytesIO()
     Image.fromarray(shot).save(buf, "PNG")  # a plain uint8 RGB array, like any decoded JPEG
+
+
+def test_unwarped_copies_decode_at_the_embedding_geometry_and_warped_ones_by_the_lattice(
+    marked: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """The first hypothesis is the embedder's own tile (no search needed); a rotation needs the search."""
+    from synthguard.watermark.image import LATTICE_TRIALS, cell_size
+    from synthguard.watermark.payload import false_positive_bound
+
+    for name in ("coffee", "chelsea"):
+        mark = marked[name][1]
+        tile = 32 * cell_size(*mark.shape[:2])
+        for attack in ("none", "jpeg50", "hflip", "grayscale"):
+            found = detect_array(attacks.IMAGE_ATTACKS[attack](mark), RING)
+            assert found.payload is not None and found.payload.mark_id == MARK, (name, attack)
+            assert found.angle == 0.0 and found.period == pytest.approx(tile), (name, attack)
+            # Charged for every decode the detector may try: the direct one and each lattice.
+            assert found.payload.p_value == pytest.approx(
+                false_positive_bound(found.payload.bit_errors, payload_bits=64, trials=LATTICE_TRIALS + 1)
+            )
+        rotated = detect_array(attacks.IMAGE_ATTACKS["rotate+5"](mark), RING)
+        assert rotated.payload is not None and rotated.payload.mark_id == MARK, name
+        assert abs(abs(rotated.angle) - 5.0) < 0.5, (name, rotated.angle)

@@ -2,11 +2,11 @@
 
 Deep Synthesis Provisions Art. 16 and the Labeling Measures Art. 5 ask for implicit marks in
 generated content; GB 45438 lets the implicit label of text be a watermark. A technology supporter
-(Art. 5 of the Measures) plugs :class:`GreenListProcessor` into its sampler: logits in (numpy, one
-row per sequence), logits out, with ``delta`` added to the "green" part of the vocabulary. Which
-tokens are green depends on the provider key and the previous token (a keyed order of the
-vocabulary and a keyed hash of the context), so the list changes at every step and cannot be
-read off a few outputs without the key.
+(Art. 5 of the Measures) plugs :class:`GreenListProcessor` into its sampler: logits in (a numpy
+array or a torch tensor, one row per sequence), logits out, with ``delta`` added to the "green" part
+of the vocabulary. Which tokens are green depends on the provider key and the previous token (a
+keyed order of the vocabulary and a keyed hash of the context), so the list changes at every step
+and cannot be read off a few outputs without the key.
 Anyone holding the key recounts the green tokens (:func:`detect_tokens`); under H0 (text written
 without the key) each token is green with probability ``gamma`` independently, so the count gives
 a one-sided z-score and an exact-enough normal p-value.
@@ -15,7 +15,11 @@ It works on token ids only, so it is tokenizer-agnostic: the detector needs the 
 as the generator (the provider's own), nothing else.
 
 Why hand-written: the reference implementation (``lm-watermarking``) is torch/transformers-bound;
-this is ~100 lines of numpy whose per-step work is one gather of the green ids.
+this is ~150 lines of numpy whose per-step work is one slice of a precomputed id table and one
+indexed add. torch is never imported here: a tensor is recognised by its type and handled with its
+own methods, so a sampler that runs torch gets tensors back (same device and dtype) and synthguard
+does not depend on torch. The cost per step is measured against a GPT-2-small-sized model in
+benchmarks/watermark_text.py (numbers.md: <= 5 % of generation time).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +69,43 @@ def _offsets(previous: npt.NDArray[np.uint64], seed: np.uint64, vocab_size: int)
         return (_mix(seed ^ (previous * _GOLDEN)) % np.uint64(vocab_size)).astype(np.int64)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _offset(previous: int, seed: int, vocab_size: int) -> int:
+    """``_offsets`` for one token in plain integers: a generation step pays ~1 us, not numpy's ~10."""
+    x = seed ^ (((previous & _MASK64) * int(_GOLDEN)) & _MASK64)
+    x = ((x ^ (x >> 30)) * int(_M1)) & _MASK64
+    x = ((x ^ (x >> 27)) * int(_M2)) & _MASK64
+    return (x ^ (x >> 31)) % vocab_size
+
+
+def _is_torch(value: object) -> bool:
+    # Duck-typed so that torch stays an optional dependency of the caller, never of synthguard.
+    return type(value).__module__.partition(".")[0] == "torch"
+
+
+def _last_tokens(input_ids: Any, rows: int) -> list[int | None]:
+    """The previous token of each of ``rows`` sequences (None for an empty one).
+
+    ``input_ids`` is one sequence or one per row, as a list, a numpy array or a torch tensor.
+    """
+    ndim = getattr(input_ids, "ndim", None)
+    if ndim in (1, 2) and input_ids.shape[-1] > 0:
+        # An array or tensor: read only its last column (converting the whole history to Python
+        # lists would cost more than the processor itself after a few hundred tokens).
+        last = input_ids[..., -1].tolist()
+        previous: list[int | None] = [int(last)] if ndim == 1 else [int(t) for t in last]
+    else:
+        ids = input_ids.tolist() if hasattr(input_ids, "tolist") else input_ids
+        single = len(ids) == 0 or isinstance(ids[0], (int, np.integer))
+        batch: list[Sequence[int]] = [cast("Sequence[int]", ids)] if single else list(ids)
+        previous = [int(seq[-1]) if len(seq) else None for seq in batch]
+    if len(previous) != rows:
+        raise ValueError(f"{len(previous)} token sequences for {rows} rows of logits")
+    return previous
+
+
 @dataclass(frozen=True)
 class TextDetection:
     tokens_scored: int
@@ -78,8 +119,9 @@ class GreenListProcessor:
     """Bias the logits of the next token towards the key's green list for the previous token.
 
     The green list for a context is a window of ``gamma * vocab`` consecutive ranks in a keyed
-    random order of the vocabulary, starting at a keyed hash of the previous token: one gather
-    of the window's token ids per step, so the cost stays ~tens of microseconds at 150k tokens.
+    random order of the vocabulary, starting at a keyed hash of the previous token. The order is
+    stored twice over (``_ring``), so every window is one contiguous slice: a step costs a slice
+    and an indexed add of the window's ids, whatever the vocabulary, with no mask rebuilt.
     """
 
     def __init__(
@@ -92,13 +134,18 @@ class GreenListProcessor:
         self.vocab_size = vocab_size
         self.gamma = gamma
         self.delta = delta
-        self._rank, self._order, self._seed = _ranks(key, vocab_size)
+        self._rank, self._order, seed = _ranks(key, vocab_size)
+        self._seed = int(seed)
         self._width = max(1, round(gamma * vocab_size))
-        self._window = np.arange(self._width, dtype=np.int64)
+        self._ring = np.concatenate([self._order, self._order[: self._width]])
+        self._torch_tables: dict[tuple[Any, Any], tuple[Any, Any]] = {}  # per (device, dtype)
+
+    def _start(self, previous: int) -> int:
+        return _offset(previous, self._seed, self.vocab_size)
 
     def green_ids(self, previous: int) -> npt.NDArray[np.int64]:
-        start = int(_offsets(np.asarray([previous % 2**64], dtype=np.uint64), self._seed, self.vocab_size)[0])
-        ids: npt.NDArray[np.int64] = self._order[(start + self._window) % self.vocab_size]
+        start = self._start(previous)
+        ids: npt.NDArray[np.int64] = self._ring[start : start + self._width]
         return ids
 
     def green_mask(self, previous: int) -> npt.NDArray[np.bool_]:
@@ -106,25 +153,49 @@ class GreenListProcessor:
         mask[self.green_ids(previous)] = True
         return mask
 
-    def __call__(
-        self, input_ids: Sequence[Sequence[int]] | Sequence[int], logits: npt.NDArray[np.floating]
-    ) -> npt.NDArray[np.float64]:
-        """``input_ids``: the tokens so far (one sequence, or one per row of ``logits``)."""
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        """``input_ids``: the tokens so far (one sequence, or one per row of ``logits``).
+
+        numpy logits give a new float64 array; a torch tensor gives a new tensor of its own dtype and
+        device (the Hugging Face ``LogitsProcessor`` call, ``(input_ids, scores)``, fits as is).
+        """
+        if _is_torch(logits):
+            return self._call_torch(input_ids, logits)
         scores = np.array(logits, dtype=np.float64, copy=True)
         rows = scores.reshape(-1, scores.shape[-1])
-        single = len(input_ids) == 0 or isinstance(input_ids[0], (int, np.integer))
-        batch: list[Sequence[int]] = (
-            [cast("Sequence[int]", input_ids)] if single else list(cast("Sequence[Sequence[int]]", input_ids))
-        )
-        for row, ids in zip(rows, batch, strict=True):
-            if len(ids) == 0:
+        for row, previous in zip(rows, _last_tokens(input_ids, rows.shape[0]), strict=True):
+            if previous is None:
                 continue
-            green = self.green_ids(int(ids[-1]))
-            row[green[green < row.shape[0]]] += self.delta
+            green = self.green_ids(previous)
+            if row.shape[0] < self.vocab_size:
+                green = green[green < row.shape[0]]
+            row[green] += self.delta
+        return scores
+
+    def _call_torch(self, input_ids: Any, logits: Any) -> Any:
+        scores = logits.clone()
+        rows = scores.reshape(-1, scores.shape[-1])  # a view: edits land in ``scores``
+        tables = self._torch_tables.get((scores.device, scores.dtype))
+        if tables is None:
+            int64 = logits.new_zeros(()).long().dtype  # torch.int64, without importing torch
+            ring = logits.new_tensor(self._ring, dtype=int64)
+            tables = (ring, logits.new_full((self._width,), self.delta))
+            self._torch_tables[(scores.device, scores.dtype)] = tables
+        ring, bias = tables
+        for i, previous in enumerate(_last_tokens(input_ids, rows.shape[0])):
+            if previous is None:
+                continue
+            start = self._start(previous)
+            green = ring[start : start + self._width]
+            if rows.shape[1] < self.vocab_size:
+                green = green[green < rows.shape[1]]
+            # scatter_add_ (no duplicate ids in a window): ~20 us at 50k tokens, where
+            # ``rows[i, green] += delta`` (gather, add, scatter) costs ~5x that.
+            rows[i].scatter_add_(0, green, bias[: green.shape[0]])
         return scores
 
     def is_green(self, previous: int, token: int) -> bool:
-        start = int(_offsets(np.asarray([previous % 2**64], dtype=np.uint64), self._seed, self.vocab_size)[0])
+        start = self._start(previous)
         return bool((self._rank[token] - start) % self.vocab_size < self._width)
 
 
