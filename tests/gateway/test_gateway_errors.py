@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -165,3 +166,18 @@ def test_client_disconnect_cancels_the_upstream_and_is_logged_once(bad_gateway: 
 def test_nothing_is_logged_twice(bad_gateway: Running, tmp_path: Path) -> None:
     ids = [e.content_id for e in bad_gateway.core.ledger.select() if e.event_type == "gateway.generated"]
     assert len(ids) == len(set(ids))
+
+
+def test_an_unreachable_model_server_still_leaves_the_input_decision_stored_and_logged(
+    bad_gateway: Running,
+) -> None:
+    prompt = "上游不可达时的输入审核记录"
+    r = post(bad_gateway, chat("down", prompt))
+    assert r.status_code >= 500
+    digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+    (row,) = [
+        r for r in bad_gateway.core.reviewer.decisions(user_id="alice", limit=1000) if r.text_sha256 == digest
+    ]
+    seq = int(row.ledger_ref)
+    leaf = json.loads(bad_gateway.core.ledger.store.entries([seq])[seq].leaf)
+    assert leaf["type"] == "review_decision" and leaf["refs"]["decision_id"] == row.id

@@ -48,14 +48,16 @@ from synthguard.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from synthguard.gateway.evidence import EvidenceWriter, ReviewRecord
 from synthguard.gateway.streaming import TextGuard, sse_events
+from synthguard.gateway.threads import in_thread
 from synthguard.gateway.upstream import Upstream, Upstreams
 from synthguard.identity import ALLOWED, KeyInfo, UserView
 from synthguard.ids import new_content_id
 from synthguard.labels.explicit import Notice, NoticeStream
 from synthguard.labels.model import AIGCLabel
 from synthguard.labels.sign import sign_producer
-from synthguard.review import Action, Context, Match, ReviewDecision
+from synthguard.review import Action, Context, Match, Matcher, ReviewDecision, Risk
 
 router = APIRouter(tags=["openai"])
 
@@ -122,6 +124,9 @@ def openai_error(exc: SynthguardError) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=exc.http_status)
 
 
+Tables = tuple[Matcher, dict[str, Risk]]  # a stream guard's matcher and risk table
+
+
 @dataclass(frozen=True)
 class Caller:
     key: KeyInfo
@@ -139,23 +144,11 @@ class Gateway:
         self.settings = settings
         self.core = core
         self.upstreams = Upstreams(settings)
-        self._ledger_busy = 0  # ledger writes of this gateway not yet acknowledged
-
-    async def _append(self, entry: Any) -> Any:
-        """Commit one ledger entry and return its ``Appended``; durable either way.
-
-        With other writes in flight the entry joins the batching writer (one fsync for many); alone,
-        it is written at once, since the batcher's wait for company would only add latency."""
-        ledger = self.core.ledger
-        self._ledger_busy += 1
-        try:
-            if self._ledger_busy == 1 and callable(getattr(ledger, "record_many", None)):
-                return (await run_in_threadpool(ledger.record_many, [entry]))[0]
-            return await ledger.asubmit(entry)
-        finally:
-            self._ledger_busy -= 1
+        # Every decision row and ledger entry of this gateway: group-committed, durable on return.
+        self.evidence = EvidenceWriter(core)
 
     async def aclose(self) -> None:
+        await self.evidence.aclose()  # queued records land before the core (and ledger) close
         await self.upstreams.aclose()
 
     # --- request parsing ------------------------------------------------------------------------
@@ -191,9 +184,32 @@ class Gateway:
     # --- authentication and the status gate (Art. 9, 10) ----------------------------------------
 
     async def authenticate(self, request: Request, *, scope: str, capability: str) -> Caller:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        # One worker-thread hop and one read for key + user, then the charge: the store stays the
+        # only source of keys, bans and quotas (a second replica's change is seen at once).
+        return await in_thread(self._admit_sync, _bearer(request), scope, capability)
 
+    async def admit_and_review(
+        self, request: Request, *, scope: str, capability: str, text: str, service: str, tables: bool = False
+    ) -> tuple[Caller, Context, ReviewDecision, Tables | None]:
+        """``authenticate`` and the input review in ONE worker hop: each hop is a GIL hand-off
+        between the event loop and a worker thread, which under load cost more than the work.
+        With ``tables`` the stream guard's matcher and risk table come along (both may read the
+        store, so never on the loop). The caller settles the decision with :meth:`settle_in`."""
+        token = _bearer(request)
+        engine = self.core.reviewer
+
+        def work() -> tuple[Caller, Context, ReviewDecision, Tables | None]:
+            caller = self._admit_sync(token, scope, capability)
+            ctx = self.in_context(caller, service)
+            decision = self._review_in_sync(text, ctx)
+            if not tables:
+                return caller, ctx, decision, None
+            matcher = engine.library.matcher()
+            return caller, ctx, decision, (matcher, engine.risks(matcher.version))
+
+        return await in_thread(work)
+
+    def _admit_sync(self, token: str, scope: str, capability: str) -> Caller:
         def check(key: KeyInfo, user: UserView) -> None:
             if scope and scope not in key.scopes:
                 raise PermissionDenied(
@@ -201,27 +217,43 @@ class Gateway:
                 )
             gate(user, capability)
 
-        # One worker-thread hop and one read for key + user, then the charge: the store stays the
-        # only source of keys, bans and quotas (a second replica's change is seen at once).
-        key, user = await run_in_threadpool(self.core.apikeys.admit, token, check)
+        key, user = self.core.apikeys.admit(token, check)
         return Caller(key, user)
 
     # --- review ---------------------------------------------------------------------------------
 
     async def review_in(
-        self, caller: Caller, text: str, service: str, defer: list[asyncio.Task[None]] | None = None
+        self, caller: Caller, text: str, service: str, defer: list[ReviewRecord] | None = None
     ) -> ReviewDecision:
-        """Input review (Art. 10). A passing decision's ledger entry may be ``defer``red: it is then
-        committed while the upstream works, and the caller awaits it before answering."""
-        ctx = Context(
+        """Input review (Art. 10). A clean decision (pass, mask) put in ``defer`` is stored and
+        logged later, in the same commit as the answer's own record; the caller commits it before
+        anything is answered (or on failure). Without ``defer`` it is committed here."""
+        ctx = self.in_context(caller, service)
+        decision = await in_thread(self._review_in_sync, text, ctx)
+        return await self.settle_in(caller, ctx, decision, len(text), defer)
+
+    def in_context(self, caller: Caller, service: str) -> Context:
+        return Context(
             service=service, direction="in", user_id=caller.user_id, user_status=_review_status(caller)
         )
-        decision = await run_in_threadpool(self.core.reviewer.review_text, text, ctx)
-        logging = asyncio.ensure_future(self._ledger_decision(decision))
-        if defer is not None and not decision.refused and decision.action != Action.SANCTION.value:
-            defer.append(logging)
-        else:
-            await logging
+
+    async def settle_in(
+        self,
+        caller: Caller,
+        ctx: Context,
+        decision: ReviewDecision,
+        text_chars: int,
+        defer: list[ReviewRecord] | None = None,
+    ) -> ReviewDecision:
+        """Record an input decision (or ``defer`` a clean one, see :meth:`review_in`), suspend a
+        sanctioned user, and raise ``ContentBlocked`` for a refused input."""
+        service = ctx.service
+        record = ReviewRecord(decision, ctx, text_chars)
+        clean = not decision.refused and decision.action != Action.SANCTION.value
+        if clean and defer is not None:
+            defer.append(record)
+            return decision
+        await self.evidence.commit([record], [])
         if decision.action == Action.SANCTION.value:
             # TC260-003: repeated violations suspend the user; the history says why.
             until = _now_plus_days(SUSPEND_AFTER_SANCTION_DAYS)
@@ -251,8 +283,17 @@ class Gateway:
             )
         return decision
 
+    def _review_in_sync(self, text: str, ctx: Context) -> ReviewDecision:
+        engine = self.core.reviewer
+        decision = engine.review_text(text, ctx, record=False)
+        if decision.refused:
+            # A refusal opens a review item or counts toward a sanction (strikes): that is
+            # review_text's recording path, so review again with it (rare: refused inputs only).
+            decision = engine.review_text(text, ctx)
+        return decision
+
     async def review_out(self, caller: Caller, text: str, service: str) -> ReviewDecision:
-        return await run_in_threadpool(self.review_out_sync, caller, text, service)
+        return await in_thread(self.review_out_sync, caller, text, service)
 
     def review_out_sync(self, caller: Caller, text: str, service: str) -> ReviewDecision:
         """Output review; a clean answer is not stored as its own decision (the gateway's ledger
@@ -272,7 +313,7 @@ class Gateway:
     ) -> Callable[[Match], str]:
         engine = self.core.reviewer
         if risks is None:
-            risks = engine.library.risks()
+            risks = engine.risks()
         ctx = Context(
             service=service, direction="out", user_id=caller.user_id, user_status=_review_status(caller)
         )
@@ -295,68 +336,24 @@ class Gateway:
 
     # --- evidence -------------------------------------------------------------------------------
 
-    async def _ledger_decision(self, decision: ReviewDecision) -> None:
-        """The review decision's ledger entry, as ``Synthguard.review_text`` writes it (same event,
-        refs and idempotency key), but through the batching writer so it shares an fsync."""
-        submit = getattr(self.core.ledger, "asubmit", None)
-        if decision.decision_id is None:
-            return
-        if submit is None:
-            await run_in_threadpool(self.core._ledger_review, decision)
-            return
-        from synthguard.ledger import Entry
-
-        refs = {
-            "decision_id": decision.decision_id,
-            "action": decision.action,
-            "categories": decision.categories,
-            "service": decision.service,
-            "direction": decision.direction,
-            "text_sha256": decision.text_sha256,
-            "library_version": decision.library_version,
-        }
-        entry = Entry(
-            "review_decision",
-            None,
-            refs,
-            decision.user_id or None,
-            None,
-            f"review-decision-{decision.decision_id}",
-        )
-        appended = await self._append(entry)
-        decision.ledger_ref = str(appended.seq)
-        await run_in_threadpool(self.core.reviewer.set_ledger_ref, decision.decision_id, decision.ledger_ref)
-
-    async def alog(self, event: str, content_id: str, caller: Caller, **refs: Any) -> int | None:
-        """``log`` through the ledger's batching writer: concurrent answers share one fsync, and
-        this returns only once the entry is committed (as durable as a direct append)."""
-        submit = getattr(self.core.ledger, "asubmit", None)
-        if submit is None:
-            return await run_in_threadpool(self.log, event, content_id, caller, **refs)
+    async def alog(
+        self,
+        event: str,
+        content_id: str,
+        caller: Caller,
+        *,
+        reviews: list[ReviewRecord] | None = None,
+        **refs: Any,
+    ) -> int:
+        """One ledger record per response (Art. 16), with ``reviews`` (decisions not yet stored) in
+        the same commit; returns once committed. The idempotency key keeps a retry from doubling it."""
         from synthguard.ledger import Entry
 
         refs = {k: v for k, v in refs.items() if v is not None}
         refs.update(key_id=caller.key.key_id, filing_number=self.settings.filing_number)
-        appended = await self._append(
-            Entry(event, content_id, refs, caller.user_id, None, f"{event}-{content_id}")
-        )
-        seq = getattr(appended, "seq", None)
-        return int(seq) if seq is not None else None
-
-    def log(self, event: str, content_id: str, caller: Caller, **refs: Any) -> int | None:
-        """One ledger record per response (Art. 16); the idempotency key keeps a retry from doubling it."""
-        refs = {k: v for k, v in refs.items() if v is not None}
-        result = self.core.record(
-            event,
-            content_id,
-            user_id=caller.user_id,
-            idem_key=f"{event}-{content_id}",
-            key_id=caller.key.key_id,
-            filing_number=self.settings.filing_number,
-            **refs,
-        )
-        seq = getattr(result, "seq", None)
-        return int(seq) if seq is not None else None
+        entry = Entry(event, content_id, refs, caller.user_id, None, f"{event}-{content_id}")
+        (appended,) = await self.evidence.commit(reviews or [], [entry])
+        return int(appended.seq)
 
     def headers(self, content_id: str, label: AIGCLabel | None = None) -> dict[str, str]:
         out = {
@@ -378,6 +375,11 @@ class Gateway:
     def notice(self) -> NoticeStream:
         lang: Any = self.settings.explicit_lang  # validated by Notice itself
         return NoticeStream(Notice(lang=lang), position=self.settings.gateway_notice_position)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
 
 
 def gate(user: UserView, capability: str) -> None:
@@ -503,19 +505,16 @@ def _check_common(body: dict[str, Any]) -> bool:
 SEPARATOR = "\n"
 
 
-async def _review_prompt(
-    gw: Gateway, caller: Caller, texts: list[str], service: str, defer: list[asyncio.Task[None]]
-) -> tuple[list[str], ReviewDecision]:
-    """Review the whole conversation as one text; a mask keeps lengths, so it splits back per message."""
-    joined = SEPARATOR.join(texts)
-    decision = await gw.review_in(caller, joined, service, defer)
-    if decision.masked_text is not None and len(decision.masked_text) == len(joined):
-        out, pos = [], 0
-        for t in texts:
-            out.append(decision.masked_text[pos : pos + len(t)])
-            pos += len(t) + len(SEPARATOR)
-        return out, decision
-    return texts, decision
+def _split_masked(texts: list[str], decision: ReviewDecision) -> list[str]:
+    """The conversation was reviewed as one text; a mask keeps lengths, so it splits back per message."""
+    joined_len = sum(len(t) for t in texts) + len(SEPARATOR) * (len(texts) - 1)
+    if decision.masked_text is None or len(decision.masked_text) != joined_len:
+        return texts
+    out, pos = [], 0
+    for t in texts:
+        out.append(decision.masked_text[pos : pos + len(t)])
+        pos += len(t) + len(SEPARATOR)
+    return out
 
 
 async def _text_endpoint(request: Request, kind: str) -> Response:
@@ -524,18 +523,26 @@ async def _text_endpoint(request: Request, kind: str) -> Response:
     _check_common(body)
     texts = _chat_texts(body) if kind == "chat" else _completion_texts(body)
     upstream = gw.upstreams.route(body.get("model"))
-    caller = await gw.authenticate(
-        request, scope="chat" if kind == "chat" else "completions", capability="generate"
-    )
     service = "chat" if kind == "chat" else "completion"
-    pending: list[asyncio.Task[None]] = []
-    texts, in_decision = await _review_prompt(gw, caller, texts, service, pending)
+    joined = SEPARATOR.join(texts)
+    caller, ctx, in_decision, tables = await gw.admit_and_review(
+        request,
+        scope="chat" if kind == "chat" else "completions",
+        capability="generate",
+        text=joined,
+        service=service,
+        tables=body.get("stream") is True,
+    )
+    pending: list[ReviewRecord] = []
+    in_decision = await gw.settle_in(caller, ctx, in_decision, len(joined), pending)
+    texts = _split_masked(texts, in_decision)
     try:
-        return await _text_after_review(gw, caller, upstream, body, kind, texts, in_decision, pending)
+        return await _text_after_review(gw, caller, upstream, body, kind, texts, in_decision, pending, tables)
     finally:
-        # On an upstream error the deferred review entry must still land (and never be left
-        # unawaited); on success this is already done.
-        await asyncio.gather(*pending, return_exceptions=True)
+        # On an upstream error the deferred input decision must still be stored and logged; on
+        # success it went out with the answer's record and ``pending`` is empty.
+        if pending:
+            await asyncio.gather(gw.evidence.commit(pending, []), return_exceptions=True)
 
 
 async def _text_after_review(
@@ -546,7 +553,8 @@ async def _text_after_review(
     kind: str,
     texts: list[str],
     in_decision: ReviewDecision,
-    pending: list[asyncio.Task[None]],
+    pending: list[ReviewRecord],
+    tables: Tables | None = None,
 ) -> Response:
     service = "chat" if kind == "chat" else "completion"
     if kind == "chat":
@@ -556,7 +564,10 @@ async def _text_after_review(
     path = "/chat/completions" if kind == "chat" else "/completions"
     content_id = new_content_id()
     if body.get("stream") is True:
-        return await _stream_text(gw, caller, upstream, path, body, kind, content_id, in_decision, pending)
+        assert tables is not None  # fetched with the input review for a streamed request
+        return await _stream_text(
+            gw, caller, upstream, path, body, kind, content_id, in_decision, pending, tables
+        )
     response = await gw.upstreams.post_json(upstream, path, body)
     try:
         data = response.json()
@@ -597,10 +608,12 @@ async def _text_after_review(
         "filing_number": gw.settings.filing_number,
         "aigc": label.to_dict() if label else None,
     }
+    # The input decision (row + entry) and this record commit together, before the answer leaves.
     await gw.alog(
         "gateway.generated",
         content_id,
         caller,
+        reviews=pending,
         service=service,
         model=upstream.model,
         stream=False,
@@ -610,7 +623,7 @@ async def _text_after_review(
         output_actions=out_actions,
         finish_reasons=[c.get("finish_reason") for c in choices if isinstance(c, dict)],
     )
-    await asyncio.gather(*pending)  # the input decision is in the ledger before the answer leaves
+    pending.clear()
     return JSONResponse(data, headers=gw.headers(content_id, label))
 
 
@@ -657,17 +670,17 @@ async def _stream_text(
     kind: str,
     content_id: str,
     in_decision: ReviewDecision,
-    pending: list[asyncio.Task[None]],
+    pending: list[ReviewRecord],
+    tables: Tables,
 ) -> Response:
     service = "chat" if kind == "chat" else "completion"
     settings = gw.settings
-    library = gw.core.reviewer.library
-    # The matcher and the risk table in one worker hop (both may read the store, never on the
-    # loop), fetched while the upstream connection opens.
-    tables = asyncio.ensure_future(run_in_threadpool(lambda: (library.matcher(), library.risks())))
+    engine = gw.core.reviewer
+    # The input decision is committed while the upstream connection opens.
+    recorded = asyncio.ensure_future(gw.evidence.commit(pending[:], []))
+    pending.clear()
     strict_review: Callable[[str], ReviewDecision] | None = None
     if settings.gateway_stream_mode == "strict":
-        engine = gw.core.reviewer
         ctx = Context(
             service=service, direction="out", user_id=caller.user_id, user_status=_review_status(caller)
         )
@@ -680,12 +693,11 @@ async def _stream_text(
     try:
         response = await opened.__aenter__()
     except BaseException:
-        tables.cancel()
-        await asyncio.gather(tables, return_exceptions=True)
+        await asyncio.gather(recorded, return_exceptions=True)
         raise
+    matcher, risks = tables
     try:
-        matcher, risks = await tables
-        await asyncio.gather(*pending)  # the input decision is in the ledger before any answer
+        await recorded  # the input decision is stored and in the ledger before any answer
     except BaseException:
         await opened.__aexit__(None, None, None)
         raise
@@ -895,7 +907,7 @@ async def _stream_text(
         # an fsync with concurrent answers and is still committed before the response completes.
         released = "".join(guards[i].raw[: guards[i].sent] for i in sorted(guards))
         raw = "".join(guards[i].raw for i in sorted(guards))
-        decision = await run_in_threadpool(_review_whole, raw) if raw else None
+        decision = await in_thread(_review_whole, raw) if raw else None
         hits = [
             {"term_category": m.entry.category, "action": a, "start": m.start, "end": m.end}
             for g in guards.values()

@@ -17,8 +17,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Row, Select, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -190,24 +191,21 @@ class ApiKeys:
                 "send your API key as 'Authorization: Bearer sk-...'",
                 message_zh="请以 Authorization: Bearer sk-... 发送 API 密钥",
             )
+        # Core statements on one connection (no ORM entities, no identity map): this runs on
+        # every gateway request, and the ORM's per-row bookkeeping was most of its cost.
         with self.sessions() as session:
-            found = session.execute(
-                select(ApiKey, IdentityUser, IdentityOrg.name)
-                .join(IdentityUser, IdentityUser.id == ApiKey.user_id)
-                .outerjoin(IdentityOrg, IdentityOrg.id == IdentityUser.org_id)
-                .where(ApiKey.secret_sha256 == _hash(plain))
-            ).first()
+            conn = session.connection()
+            found = conn.execute(_ADMIT, {"secret": _hash(plain)}).first()
             if found is None:
                 raise AuthenticationFailed("incorrect API key provided", message_zh="API 密钥不正确")
-            row, owner, org_name = found
-            if row.revoked_at is not None:
+            if found.k_revoked_at is not None:
                 raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
-            key, user = _info(row, owner.name), user_view(owner, org_name or "")
-            check(key, user)  # raising leaves the session uncommitted: nothing is charged
+            key, user = _admitted_key(found), user_view(found, found.org_name or "")
+            check(key, user)  # raising leaves the transaction uncommitted: nothing is charged
             minute = _minute(now)
             if key.rate_per_min:
                 _ensure_window(self.sessions, key.key_id, minute)
-            _bump(session, key, minute)
+            _bump(conn, key, minute)
             session.commit()
         return key, user
 
@@ -221,48 +219,91 @@ class ApiKeys:
         if key.rate_per_min:
             _ensure_window(self.sessions, key.key_id, minute)
         with self.sessions.begin() as session:
-            _bump(session, key, minute)
+            _bump(session.connection(), key, minute)
+
+
+_KEYS = cast(Table, ApiKey.__table__)
+_WINDOWS = cast(Table, ApiKeyWindow.__table__)
+# The per-request statements, built once: reused statement objects skip SQLAlchemy's statement
+# construction and cache-key walk on every call. Each is one conditional UPDATE, atomic in SQLite
+# and PostgreSQL, so replicas sharing the store never overshoot a limit together.
+_CHARGE_WINDOW = (
+    update(_WINDOWS)
+    .where(
+        _WINDOWS.c.key_id == bindparam("b_key"),
+        _WINDOWS.c.minute == bindparam("b_minute"),
+        _WINDOWS.c.count < bindparam("b_limit"),
+    )
+    .values(count=_WINDOWS.c.count + 1)
+)
+_CHARGE = (
+    update(_KEYS)
+    .where(_KEYS.c.key_id == bindparam("b_key"))
+    .values(used=_KEYS.c.used + 1, last_used_at=bindparam("b_at"))
+)
+_CHARGE_QUOTA = _CHARGE.where(_KEYS.c.used < _KEYS.c.quota)
+_PRUNE_WINDOWS = delete(_WINDOWS).where(
+    _WINDOWS.c.key_id == bindparam("b_key"), _WINDOWS.c.minute < bindparam("b_before")
+)
+
+
+def _admit_query() -> Select[Any]:
+    """Key, owner and organisation in one row; user columns keep the model's attribute names
+    (``user_view`` reads them), key columns are ``k_``-prefixed."""
+    k, u, o = ApiKey.__table__.c, IdentityUser.__table__.c, IdentityOrg.__table__.c
+    names = ("key_id", "role", "scopes", "rate_per_min", "quota", "used", "created_at", "revoked_at", "name")
+    key_cols = [k[name].label(f"k_{name}") for name in names]
+    return (
+        select(*key_cols, *u, o.name.label("org_name"))
+        .select_from(ApiKey.__table__.join(IdentityUser.__table__, u.id == k.user_id))
+        .outerjoin(IdentityOrg.__table__, o.id == u.org_id)
+        .where(k.secret_sha256 == bindparam("secret"))
+    )
+
+
+_ADMIT = _admit_query()
+
+
+def _admitted_key(row: Row[Any]) -> KeyInfo:
+    return KeyInfo(
+        key_id=row.k_key_id,
+        user_id=row.id,
+        user_name=row.name,
+        role=row.k_role,
+        scopes=tuple(row.k_scopes or ()),
+        rate_per_min=row.k_rate_per_min,
+        quota=row.k_quota,
+        used=int(row.k_used or 0),
+        created_at=_aware(row.k_created_at) or utcnow(),
+        revoked_at=_aware(row.k_revoked_at),
+        name=row.k_name,
+    )
 
 
 def _minute(now: float | None) -> int:
     return int((now if now is not None else time.time()) // 60)
 
 
-def _bump(session: Session, key: KeyInfo, minute: int) -> None:
+def _bump(conn: Connection, key: KeyInfo, minute: int) -> None:
     """The two conditional UPDATEs of :meth:`ApiKeys.charge`, in the caller's transaction."""
     if key.rate_per_min:
-        bumped = session.execute(
-            update(ApiKeyWindow)
-            .where(
-                ApiKeyWindow.key_id == key.key_id,
-                ApiKeyWindow.minute == minute,
-                ApiKeyWindow.count < key.rate_per_min,
-            )
-            .values(count=ApiKeyWindow.count + 1)
+        bumped = conn.execute(
+            _CHARGE_WINDOW, {"b_key": key.key_id, "b_minute": minute, "b_limit": key.rate_per_min}
         )
-        if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        if bumped.rowcount == 0:
             raise RateLimited(
                 f"rate limit of {key.rate_per_min} requests per minute reached for this key",
                 message_zh=f"该密钥每分钟最多 {key.rate_per_min} 次请求",
             )
-    quota_clause = ApiKey.used < ApiKey.quota if key.quota else ApiKey.key_id == key.key_id
-    bumped = session.execute(
-        update(ApiKey)
-        .where(ApiKey.key_id == key.key_id, quota_clause)
-        .values(used=ApiKey.used + 1, last_used_at=utcnow())
-    )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+    bumped = conn.execute(_CHARGE_QUOTA if key.quota else _CHARGE, {"b_key": key.key_id, "b_at": utcnow()})
+    if bumped.rowcount == 0:
         # Raising rolls back the minute-window bump too: a refused request costs nothing.
         raise QuotaExceeded(
             f"this key's quota of {key.quota} requests is used up",
             message_zh=f"该密钥 {key.quota} 次配额已用完",
         )
     if minute % WINDOW_KEEP_MINUTES == 0:
-        session.execute(
-            delete(ApiKeyWindow).where(
-                ApiKeyWindow.key_id == key.key_id, ApiKeyWindow.minute < minute - WINDOW_KEEP_MINUTES
-            )
-        )
+        conn.execute(_PRUNE_WINDOWS, {"b_key": key.key_id, "b_before": minute - WINDOW_KEEP_MINUTES})
 
 
 def _ensure_window(sessions: sessionmaker[Session], key_id: str, minute: int) -> None:

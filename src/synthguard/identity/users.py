@@ -21,10 +21,10 @@ import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import ConfigError, InvalidIdentity, NotFound, UserExists
@@ -154,7 +154,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def effective_status(row: IdentityUser, now: dt.datetime | None = None) -> str:
+def effective_status(row: IdentityUser | Row[Any], now: dt.datetime | None = None) -> str:
     """The status in force: a timed warning/restriction/suspension that has lapsed no longer applies."""
     until = _aware(row.status_until)
     if (
@@ -389,8 +389,9 @@ class UserDirectory:
         return user_view(row, org.name if org is not None else "")
 
 
-def user_view(row: IdentityUser, org_name: str) -> UserView:
-    """A loaded user row as shown to operators (the gateway builds it from its one key lookup)."""
+def user_view(row: IdentityUser | Row[Any], org_name: str) -> UserView:
+    """A loaded user row as shown to operators (the gateway builds it from its one key lookup,
+    a Core row whose user columns carry the model's attribute names)."""
     return UserView(
         id=row.id,
         name=row.name,
