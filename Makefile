@@ -80,11 +80,7 @@ bench: $(BENCH_STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/ledger.py
 	$(BIN)/python benchmarks/c2pa_credentials.py
 	$(BIN)/python benchmarks/gateway.py
-	$(BIN)/python benchmarks/watermark_audio.py
-	$(BIN)/python benchmarks/watermark_image.py
-	$(BIN)/python benchmarks/watermark_text.py
-	$(BIN)/python benchmarks/watermark_false_positives.py
-	$(BIN)/python benchmarks/watermark_video.py
+	$(BIN)/python benchmarks/watermark.py
 	$(BIN)/python benchmarks/console.py
 
 clean:

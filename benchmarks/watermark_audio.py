@@ -1,4 +1,4 @@
-"""Audio and LLM-text watermarks beside resemble-perth, same clips, same attacks (numbers.md).
+"""Audio watermark beside resemble-perth, same clips, same attacks (numbers.md).
 
 Audio: 4 espeak-ng speech clips and 2 synthesized music clips of 16 s at 44.1 kHz. Each tool
 marks every clip; every attack of ``synthguard.watermark.attacks_audio`` runs on both tools'
@@ -8,9 +8,7 @@ gives its presence rate (score > 0.5), and its false positives on the unmarked c
 SNR over the whole clip, and wideband PESQ (ITU-T P.862.2, 4.64 = transparent) on the speech.
 Then synthguard scans >= 1 hour of unmarked audio (speech, music, noise) for false positives.
 
-Text: the green-list processor on a word-bigram LM trained on /usr/share/common-licenses (see
-tests/watermark/textlm.py): z at 200 tokens, z after 20 % of tokens replaced, perplexity under
-the clean LM, and the processor's cost per step.
+The LLM-text watermark has its own script, ``benchmarks/watermark_text.py``.
 
 Run: ``.venv/bin/python benchmarks/watermark_audio.py`` (needs the ``bench`` extra for perth).
 """
@@ -28,11 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.watermark.audio_clips import music, noise, speech
-from tests.watermark.textlm import BigramLM
 
 from synthguard.watermark import attacks_audio, audio
 from synthguard.watermark.payload import Keyring, WatermarkKey, encode_payload
-from synthguard.watermark.text import GreenListProcessor, detect_tokens
 
 RATE = 44_100
 SECONDS = 16
@@ -193,64 +189,5 @@ def run_audio() -> None:
     )
 
 
-def run_text() -> None:
-    lm = BigramLM.from_system()
-    key = bytes(range(32))
-    proc = GreenListProcessor(key, lm.size)
-    z200, z_edit, ppl_plain, ppl_marked = [], [], [], []
-    t_lm = t_proc = 0.0
-    for seed in range(50):
-        rng = np.random.default_rng(seed)
-        start = int(rng.integers(lm.size))
-        plain = lm.generate(200, np.random.default_rng(10_000 + seed), start=start)
-        tokens = [start]
-        for _ in range(200):
-            t = time.perf_counter()
-            logits = lm.logits(tokens[-1])
-            t_lm += time.perf_counter() - t
-            t = time.perf_counter()
-            logits = proc(tokens, logits)
-            t_proc += time.perf_counter() - t
-            p = np.exp(logits - logits.max())
-            tokens.append(int(rng.choice(lm.size, p=p / p.sum())))
-        z200.append(detect_tokens(tokens, key, lm.size).z)
-        edited = list(tokens)
-        for i in rng.choice(len(edited), size=len(edited) // 5, replace=False):
-            edited[i] = int(rng.integers(lm.size))
-        z_edit.append(detect_tokens(edited, key, lm.size).z)
-        ppl_plain.append(lm.perplexity(plain))
-        ppl_marked.append(lm.perplexity(tokens))
-    plain_z = [
-        detect_tokens(lm.generate(200, np.random.default_rng(20_000 + s)), key, lm.size).z for s in range(50)
-    ]
-    big = {}
-    for vocab in (50_000, 150_000):
-        p = GreenListProcessor(key, vocab)
-        logits = np.zeros(vocab)
-        t = time.perf_counter()
-        for i in range(200):
-            p([i], logits)
-        big[vocab] = (time.perf_counter() - t) / 200 * 1e6
-    print(
-        f"\nText watermark (green list, gamma={proc.gamma}, delta={proc.delta}; "
-        f"word-bigram LM, vocab {lm.size})"
-    )
-    print(f"z at 200 tokens: median {statistics.median(z200):.1f}, min {min(z200):.1f} (target >= 4)")
-    print(f"z after 20% of tokens replaced: median {statistics.median(z_edit):.1f}, min {min(z_edit):.1f}")
-    print(f"z of unwatermarked text: median {statistics.median(plain_z):.1f}, max {max(plain_z):.1f}")
-    ratio = statistics.mean(ppl_marked) / statistics.mean(ppl_plain)
-    print(
-        f"perplexity (clean LM): plain {statistics.mean(ppl_plain):.1f}, watermarked "
-        f"{statistics.mean(ppl_marked):.1f} ({100 * (ratio - 1):+.1f}%, target <= +10%)"
-    )
-    print(
-        f"processor cost per step: {t_proc / 10_000 * 1e6:.1f} us "
-        f"({100 * t_proc / t_lm:.0f}% of this tiny LM's "
-        f"{t_lm / 10_000 * 1e6:.1f} us step); "
-        f"vocab 50k: {big[50_000]:.0f} us, 150k: {big[150_000]:.0f} us per step"
-    )
-
-
 if __name__ == "__main__":
-    run_text()
     run_audio()
