@@ -81,6 +81,8 @@ bench: $(BENCH_STAMP) $(APT_STAMP)
 	$(BIN)/python benchmarks/c2pa_credentials.py
 	$(BIN)/python benchmarks/gateway.py
 	$(BIN)/python benchmarks/watermark.py
+	# the logits processor's torch path: torch is only in this venv, so its tests run here too
+	$(BIN)/python -m pytest -q tests/watermark/test_text.py
 	$(BIN)/python benchmarks/console.py
 
 clean:
