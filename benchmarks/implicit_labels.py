@@ -8,6 +8,10 @@ per file. synthguard signs each label (Ed25519 over the content digest), records
 appends the ledger entry, exactly what `synthguard label --no-watermark --out DIR` does (the invisible
 watermark re-encodes pixels and has its own benchmark; exiftool writes metadata only).
 
+The CPU columns (milliseconds of CPU per file: synthguard's own process, all threads; cp and
+exiftool as child processes, exiftool's start-up included) do not depend on what else runs on the
+machine, unlike the files/s columns: on a shared box, read the rates next to them.
+
     python benchmarks/implicit_labels.py [--count 1000] [--exiftool-png 100] [--fsync]
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,23 +77,34 @@ def make_inputs(folder: Path, count: int, ext: str, variants: int = 8) -> list[P
     return paths
 
 
-def bench_cp(paths: list[Path], out: Path) -> float:
+Rate = tuple[float, float]  # files/s, CPU ms per file
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_cp(paths: list[Path], out: Path) -> Rate:
     out.mkdir(parents=True, exist_ok=True)
+    cpu = children_cpu()
     start = time.perf_counter()
     subprocess.run(["cp", *map(str, paths), str(out)], check=True)
-    return len(paths) / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return len(paths) / elapsed, 1000 * (children_cpu() - cpu) / len(paths)
 
 
-def bench_synthguard(core: Synthguard, paths: list[Path], out: Path) -> float:
+def bench_synthguard(core: Synthguard, paths: list[Path], out: Path) -> Rate:
     out.mkdir(parents=True, exist_ok=True)
+    cpu = time.process_time()
     start = time.perf_counter()
     outcomes = core.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False)
     elapsed = time.perf_counter() - start
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok][:3]
-    return len(paths) / elapsed
+    return len(paths) / elapsed, 1000 * (time.process_time() - cpu) / len(paths)
 
 
-def bench_exiftool(paths: list[Path], out: Path) -> float:
+def bench_exiftool(paths: list[Path], out: Path) -> Rate:
     out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         ["exiftool", "-config", str(CONFIG), "-stay_open", "True", "-@", "-"],
@@ -98,6 +114,7 @@ def bench_exiftool(paths: list[Path], out: Path) -> float:
         text=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
+    cpu = children_cpu()
 
     def execute(args: list[str]) -> None:
         assert proc.stdin is not None and proc.stdout is not None
@@ -115,7 +132,7 @@ def bench_exiftool(paths: list[Path], out: Path) -> float:
     proc.stdin.write("-stay_open\nFalse\n")
     proc.stdin.flush()
     proc.wait(timeout=30)
-    return len(paths) / elapsed
+    return len(paths) / elapsed, 1000 * (children_cpu() - cpu) / len(paths)
 
 
 def read_ms(paths: list[Path]) -> float:
@@ -175,14 +192,16 @@ def main() -> None:
     print(f"\nImplicit labels, {WIDTH}x{HEIGHT} images, fsync={'on' if args.fsync else 'off'}")
     header = (
         f"{'format':6} {'files':>6} {'KB':>7} {'synthguard/s':>13} {'exiftool/s':>11} {'(n)':>5} "
-        f"{'cp/s':>9} {'x exiftool':>10} {'% of cp':>8} {'read ms':>8}"
+        f"{'cp/s':>9} {'x exiftool':>10} {'% of cp':>8} {'read ms':>8} "
+        f"{'CPU ms/file: sg':>16} {'exiftool':>9} {'cp':>6}"
     )
     print(header)
     print("-" * len(header))
-    for fmt, n, kb, sg, et, en, cp, rd in rows:
+    for fmt, n, kb, (sg, sg_cpu), (et, et_cpu), en, (cp, cp_cpu), rd in rows:
         print(
             f"{fmt:6} {n:6d} {kb:7.0f} {sg:13.0f} {et:11.1f} {en:5d} {cp:9.0f} "
-            f"{sg / et:10.1f} {100 * sg / cp:7.0f}% {rd:8.3f}"
+            f"{sg / et:10.1f} {100 * sg / cp:7.0f}% {rd:8.3f} "
+            f"{sg_cpu:16.3f} {et_cpu:9.2f} {cp_cpu:6.3f}"
         )
 
 

@@ -7,12 +7,14 @@ is what producer and propagator signatures bind to.
 """
 
 from synthguard.labels.implicit.files import (
+    Staged,
     atomic_write,
     content_digest,
     identify_path,
     open_source,
     read_label,
     read_raw,
+    stage_opened,
     write_label,
     write_opened,
 )
@@ -21,6 +23,7 @@ from synthguard.labels.implicit.verdict import evaluate
 
 __all__ = [
     "FormatPlugin",
+    "Staged",
     "atomic_write",
     "by_name",
     "content_digest",
@@ -31,6 +34,7 @@ __all__ = [
     "plugins",
     "read_label",
     "read_raw",
+    "stage_opened",
     "write_label",
     "write_opened",
 ]

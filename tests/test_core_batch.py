@@ -1,0 +1,147 @@
+"""``Synthguard.label_files`` on its threaded batch path (metadata only: ``watermark=False``).
+
+What a user relies on: results and ledger entries come in input order, every file verifies, a file
+is renamed into place only after its record and ledger entry committed (so a failed commit leaves
+the originals untouched and no temp files), and labeling the same file twice in one call behaves as
+two calls one after the other.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthguard import core
+from synthguard.core import Synthguard
+from synthguard.labels import implicit
+from tests.conftest import make_jpeg, make_png
+
+
+@pytest.fixture(params=[1, 3], ids=["one-thread", "three-threads"])
+def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Both paths, whatever the machine's load average would choose."""
+    count: int = request.param
+    monkeypatch.setattr(core, "_label_workers", lambda jobs: count)
+    return count
+
+
+def _inputs(folder: Path, count: int) -> list[Path]:
+    folder.mkdir()
+    return [
+        (make_png if i % 3 == 0 else make_jpeg)(folder / f"f{i:02d}.{'png' if i % 3 == 0 else 'jpg'}")
+        for i in range(count)
+    ]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".sgtmp"))
+
+
+def test_batch_keeps_input_order_and_every_file_verifies(
+    sg: Synthguard, tmp_path: Path, workers: int
+) -> None:
+    paths = _inputs(tmp_path / "in", 24)
+    paths.insert(5, tmp_path / "in" / "missing.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    outcomes = sg.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False)
+    assert [o.source for o in outcomes] == [str(p) for p in paths]
+    assert not outcomes[5].ok and outcomes[5].error is not None and outcomes[5].error.code == "os_error"
+    labeled = [o for o in outcomes if o.ok]
+    assert len(labeled) == 24
+    entries = sg.ledger.select()
+    assert [e.content_id for e in entries] == [o.content_id for o in labeled]
+    for outcome in labeled:
+        inspection = sg.inspect_file(Path(outcome.path))
+        assert inspection.integrity == "intact"
+        assert inspection.label is not None and inspection.label["ProduceID"] == outcome.content_id
+    assert _leftovers(out) == []
+
+
+def test_files_are_renamed_only_after_their_records_commit(
+    sg: Synthguard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    paths = _inputs(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    out.mkdir()
+    seen_at_commit: list[list[str]] = []
+    save = sg._save_records
+
+    def watching(pending: list[Any]) -> None:
+        seen_at_commit.append(sorted(p.name for p in out.iterdir() if not p.name.endswith(".sgtmp")))
+        save(pending)
+
+    monkeypatch.setattr(sg, "_save_records", watching)
+    outcomes = sg.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False)
+    assert all(o.ok for o in outcomes)
+    assert seen_at_commit == [[]]  # one batch; no labeled file was visible before its commit
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_a_failed_commit_leaves_originals_untouched_and_no_temp_files(
+    sg: Synthguard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    paths = _inputs(tmp_path / "in", 30)
+    monkeypatch.setattr(core, "RECORD_BATCH", 4)  # fail with files still staged ahead by the threads
+    before = {p: p.read_bytes() for p in paths}
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sg.ledger, "record_many", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        sg.label_files(paths, watermark=False)  # in place
+    assert {p: p.read_bytes() for p in paths} == before
+    assert _leftovers(tmp_path / "in") == []
+    monkeypatch.undo()
+    assert sg.ledger.select() == []
+    assert all(implicit.read_label(p).label is None for p in paths)
+
+
+def test_the_same_file_twice_in_place_is_labeled_twice_in_order(
+    sg: Synthguard, tmp_path: Path, workers: int
+) -> None:
+    first, other = make_jpeg(tmp_path / "a.jpg"), make_png(tmp_path / "b.png")
+    outcomes = sg.label_files([first, other, first], watermark=False)
+    assert all(o.ok for o in outcomes)
+    inspection = sg.inspect_file(first)
+    assert inspection.integrity == "intact"
+    assert inspection.label is not None and inspection.label["ProduceID"] == outcomes[2].content_id
+    assert [e.content_id for e in sg.ledger.select()] == [o.content_id for o in outcomes]
+
+
+def test_one_files_output_is_the_next_files_input(sg: Synthguard, tmp_path: Path, workers: int) -> None:
+    source = make_jpeg(tmp_path / "a.jpg")
+    middle = tmp_path / "b.jpg"
+    outcomes = sg.label_files([source, middle], out_paths=[middle, tmp_path / "c.jpg"], watermark=False)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    final = sg.inspect_file(tmp_path / "c.jpg")
+    assert final.integrity == "intact"
+    assert final.label is not None and final.label["ProduceID"] == outcomes[1].content_id
+
+
+def test_progress_counts_every_file_once(sg: Synthguard, tmp_path: Path, workers: int) -> None:
+    paths = [*_inputs(tmp_path / "in", 9), tmp_path / "in" / "nope.png"]
+    steps: list[int] = []
+    sg.label_files(
+        paths, out_paths=[tmp_path / p.name for p in paths], watermark=False, progress=steps.append
+    )
+    assert sum(steps) == len(paths)
+
+
+def test_thread_count_follows_file_size_and_idle_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = [(make_jpeg(tmp_path / "s.jpg"), None, None)] * 3
+    large_file = tmp_path / "l.bin"
+    large_file.write_bytes(bytes(core.THREADS_ALWAYS_BYTES))
+    large = [(large_file, None, None)] * 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 6.0, 6.0))  # both cores busy
+    assert core._label_workers(small) == 1
+    assert core._label_workers(large) == core.LABEL_WORKERS
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 0.5))  # idle
+    assert core._label_workers(small) == min(2, core.LABEL_WORKERS)
