@@ -37,6 +37,18 @@ def test_blocked_input_has_bilingual_refusal_spans_and_a_record(sg_lib: Synthgua
     assert row.spans[0]["start"] == f.start
 
 
+def test_stored_reasons_name_where_a_term_matched_never_the_users_text(sg_lib: Synthguard) -> None:
+    text = "加我示例联系方式：alice_2024 聊"  # a regex entry whose match is a user's contact handle
+    d = sg_lib.review_text(text, user_id="u1", direction="out")
+    (f,) = [f for f in d.findings if f.source == "keyword"]
+    assert f.text is not None and "alice_2024" in f.text  # the caller still sees what matched
+    with sg_lib.sessions() as s:
+        row = s.get(ReviewDecision, d.decision_id)
+    assert row is not None and row.reasons
+    assert not any("alice_2024" in reason or "示例联系方式" in reason for reason in row.reasons)
+    assert f"at {f.start}-{f.end}" in row.reasons[0]
+
+
 def test_clean_text_passes(sg_lib: Synthguard) -> None:
     d = sg_lib.review_text("今天天气不错，我们去公园散步吧。")
     assert d.action == "pass" and d.findings == [] and d.refusal_zh == ""
@@ -232,3 +244,20 @@ def test_policy_file_rules_come_first(tmp_path: Path, settings: Settings) -> Non
         core.reviewer.library.import_entries([Entry(term="示例广告词", category="A.3.b", action="review")])
         assert core.review_text("示例广告词", service="kids").action == "block"
         assert core.review_text("示例广告词", service="chat").action == "review"
+
+
+def test_text_review_is_local_only_while_the_matcher_and_risks_are_fresh(sg_lib: Synthguard) -> None:
+    """The gateway reviews on its event loop only when no store query can happen: a matcher
+    polled within ``poll_s`` and the risk table of its version cached; a lapsed poll window or a
+    remote moderation service sends the review back to a worker thread."""
+    engine = sg_lib.reviewer
+    engine.library._checked = -1e18  # as after start-up or a lapsed poll window
+    assert engine.library.fresh() is None and not engine.text_review_is_local()
+    sg_lib.review_text("你好", user_id="u1")  # polls the store and caches the risk table
+    assert engine.library.fresh() is not None and engine.text_review_is_local()
+    engine.library._checked -= engine.library.poll_s + 1  # the poll window lapses
+    assert not engine.text_review_is_local()
+    remote = sg_lib.settings.model_copy(update={"review_moderation_url": "http://127.0.0.1:9/moderate"})
+    with Synthguard.open(remote) as other:
+        other.review_text("你好", user_id="u1")
+        assert not other.reviewer.text_review_is_local()

@@ -137,6 +137,17 @@ class ReviewEngine:
         decision.library_version = matcher.version
         return self._finish(decision, text, ctx, record)
 
+    def text_review_is_local(self) -> bool:
+        """Whether ``review_text(..., record=False)`` needs no store or network round trip right
+        now: the matcher was polled within ``poll_s``, the risk table of its version is cached and
+        no remote moderation service reviews text. The gateway then reviews on its event loop
+        instead of paying a worker-thread hand-off (the review is CPU-only, tens of us)."""
+        if self._remote is not None and "text" in self._remote.modalities:
+            return False
+        matcher = self.library.fresh()
+        cached = self._risks
+        return matcher is not None and cached is not None and cached[0] == matcher.version
+
     def scan(self, text: str) -> list[Match]:
         self.check_text(text)
         return self.library.matcher().scan(text)
@@ -279,10 +290,13 @@ class ReviewEngine:
         action = Action.worst([Action(f.action) for f in findings])
         acting = [f for f in findings if Action(f.action).rank > Action.PASS.rank]
         categories = list(dict.fromkeys(f.risk for f in acting))
+        # Reasons are stored with the decision row, so they name where a term matched, never the
+        # matched text itself: a regex hit can be a user's contact details (requirements "Logs":
+        # personal data only encrypted). The caller still gets the text in ``findings``.
         reasons = [
             f"{f.risk} {f.risk_en}: {f.source}"
             + (
-                f" {f.variant} match {f.text!r} at {f.start}-{f.end}"
+                f" {f.variant} match at {f.start}-{f.end}"
                 if f.source == "keyword"
                 else f" {f.label} {f.score:.2f}"
             )

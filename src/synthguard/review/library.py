@@ -165,6 +165,15 @@ class Library:
                 return current
             return self._cache.install(Matcher.compile(self.entries(latest), latest))
 
+    def fresh(self) -> Matcher | None:
+        """The compiled matcher if it was checked against the store less than ``poll_s`` ago, else
+        None: a caller on an event loop may then review with no store round trip (see
+        ``ReviewEngine.text_review_is_local``)."""
+        current = self._cache.current
+        if current is not None and time.monotonic() - self._checked < self.poll_s:
+            return current
+        return None
+
     def refresh(self) -> Matcher:
         """Check the store now (after our own import, or when a caller knows it changed)."""
         self._checked = -1e18
