@@ -20,7 +20,7 @@ from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -352,26 +352,42 @@ class Synthguard:
             plugin = implicit.files.open_plugin(src, path.name)
             digest = plugin.content_digest(src)
             aigc = sign_producer(AIGCLabel.produce(producer, content_id, label), digest, self.producer_signer)
-            record = LabelRecord(
-                content_id=content_id,
-                role="produce",
-                file_name=path.name[:255],
-                format=plugin.name,
-                content_digest=digest.hex(),
-                label_json=aigc.to_json(),
-                key_id=self.signer.key_id,
-            )
-            outcome = LabelOutcome(
-                source=str(path),
-                path=str(target),
-                format=plugin.name,
-                content_id=content_id,
-                label=aigc.to_dict(),
-                key_id=self.signer.key_id,
-            )
-            # Last: from here on the caller owns a temp file (commit or discard it).
-            written = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
-        return _Pending(outcome, record, written)
+            return self._stage(path, target, src, plugin, digest, aigc, role="produce")
+
+    def _stage(
+        self,
+        path: Path,
+        target: Path,
+        src: BinaryIO,
+        plugin: implicit.FormatPlugin,
+        digest: bytes,
+        aigc: AIGCLabel,
+        *,
+        role: str,
+    ) -> _Pending:
+        """The record and outcome of a label about to be written, and its staged temp file."""
+        content_id = aigc.PropagateID if role == "propagate" else aigc.ProduceID
+        record = LabelRecord(
+            content_id=content_id,
+            role=role,
+            file_name=path.name[:255],
+            format=plugin.name,
+            content_digest=digest.hex(),
+            label_json=aigc.to_json(),
+            key_id=self.signer.key_id,
+        )
+        outcome = LabelOutcome(
+            source=str(path),
+            path=str(target),
+            format=plugin.name,
+            role=role,
+            content_id=content_id,
+            label=aigc.to_dict(),
+            key_id=self.signer.key_id,
+        )
+        # Last: from here on the caller owns a temp file (commit or discard it).
+        staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
+        return _Pending(outcome, record, staged)
 
     def _commit_records(self, batch: Sequence[_Pending]) -> None:
         """Commit the records (and ledger entries) of staged files; on failure no file is renamed."""
@@ -451,29 +467,11 @@ class Synthguard:
             else:
                 aigc = sign_producer(AIGCLabel.produce(platform, pid, label), digest, self.signer)
             aigc = sign_propagator(aigc, digest, self.signer)
-            record = LabelRecord(
-                content_id=pid,
-                role="propagate",
-                file_name=path.name[:255],
-                format=plugin.name,
-                content_digest=digest.hex(),
-                label_json=aigc.to_json(),
-                key_id=self.signer.key_id,
-            )
-            outcome = LabelOutcome(
-                source=str(path),
-                path=str(target),
-                format=plugin.name,
-                role="propagate",
-                content_id=pid,
-                label=aigc.to_dict(),
-                key_id=self.signer.key_id,
-            )
-            staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
+            pending = self._stage(path, target, src, plugin, digest, aigc, role="propagate")
         # Record first, rename second, as for producer labels (see _finish_batch).
-        self._commit_records([_Pending(outcome, record, staged)])
-        staged.commit()
-        return outcome
+        self._commit_records([pending])
+        pending.staged.commit()
+        return pending.outcome
 
     # --- reading --------------------------------------------------------------------------------
 

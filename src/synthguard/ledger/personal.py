@@ -85,6 +85,18 @@ def load_master_key(setting: str, keys_dir: Path) -> bytes:
     return key
 
 
+def unwrap_data_key(wrap: AESGCM, period: str, wrapped: bytes, *, what_en: str, what_zh: str) -> AESGCM:
+    """A month's data key from its stored ``nonce + ciphertext`` (the month bound as associated data,
+    so a key cannot be moved to another month); shared by the ledger and the review payloads."""
+    try:
+        return AESGCM(wrap.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], period.encode()))
+    except InvalidTag:
+        raise ConfigError(
+            f"the ledger master key cannot unwrap the {period} {what_en} (replicas must share it)",
+            message_zh=f"账本主密钥无法解开 {period} {what_zh}（各副本须使用同一主密钥）",
+        ) from None
+
+
 class PersonalVault:
     """Seals, opens and erases the personal part of entries (see the module docstring)."""
 
@@ -149,13 +161,7 @@ class PersonalVault:
         return key
 
     def _unwrap(self, period: str, wrapped: bytes) -> AESGCM:
-        try:
-            return AESGCM(self._wrap.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], period.encode()))
-        except InvalidTag:
-            raise ConfigError(
-                f"the ledger master key cannot unwrap the {period} data key (replicas must share it)",
-                message_zh=f"账本主密钥无法解开 {period} 数据密钥（各副本须使用同一主密钥）",
-            ) from None
+        return unwrap_data_key(self._wrap, period, wrapped, what_en="data key", what_zh="数据密钥")
 
     def end_transaction(self, committed: bool) -> None:
         with self._lock:

@@ -30,8 +30,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from synthguard.config import Settings
-from synthguard.errors import ConfigError, SynthguardError
-from synthguard.ledger.personal import NONCE_BYTES, load_master_key
+from synthguard.errors import SynthguardError
+from synthguard.ledger.personal import NONCE_BYTES, load_master_key, unwrap_data_key
 from synthguard.store.models import ReviewDataKey, utcnow
 
 OCTET_STREAM = "application/octet-stream"
@@ -150,13 +150,7 @@ class ReviewVault:
         return key
 
     def _unwrap(self, period: str, wrapped: bytes) -> AESGCM:
-        try:
-            return AESGCM(self._wrap.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], period.encode()))
-        except InvalidTag:
-            raise ConfigError(
-                f"the ledger master key cannot unwrap the {period} review data key (replicas must share it)",
-                message_zh=f"账本主密钥无法解开 {period} 审核数据密钥（各副本须使用同一主密钥）",
-            ) from None
+        return unwrap_data_key(self._wrap, period, wrapped, what_en="review data key", what_zh="审核数据密钥")
 
     def seal(self, session: Session, item_id: int, period: str, field: str, plain: bytes) -> bytes:
         key = self._key(session, period, create=True)
