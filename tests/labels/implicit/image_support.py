@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from synthguard.labels import implicit
-from synthguard.labels.model import AIGCLabel
+from synthguard.labels.model import AIGCLabel, Verdict
 
 # Tags that legitimately differ after a label write (file system, sizes, the label itself).
 VOLATILE_TAGS = {
@@ -141,3 +141,22 @@ class CountingReader(io.RawIOBase):
     def close(self) -> None:
         self._file.close()
         super().close()
+
+
+def assert_exiftool_reads_our_labels(
+    exiftool: list[str], sources: list[Path], label: AIGCLabel, folder: Path
+) -> None:
+    """Label every source; exiftool must read our exact JSON from each and warn about nothing new."""
+    outs = [label_and_copy(src, label, folder) for src in sources]
+    assert exiftool_labels(exiftool, outs) == [label.to_json()] * len(outs)
+    assert_no_new_warnings(exiftool, sources, outs)
+
+
+def assert_we_read_exiftools_label(exiftool: list[str], src: Path, dst: Path, label: AIGCLabel) -> None:
+    """exiftool writes the label into a copy of ``src``; we must read it as compliant and see the
+    same content digest (exiftool touched only metadata)."""
+    theirs = exiftool_write_label(exiftool, src, dst, label)
+    finding = implicit.read_label(theirs)
+    assert finding.verdict is Verdict.COMPLIANT, finding.problems
+    assert finding.label == label
+    assert implicit.content_digest(theirs) == implicit.content_digest(src)

@@ -11,13 +11,12 @@ from PIL import Image
 from synthguard.errors import CorruptFile
 from synthguard.labels import implicit
 from synthguard.labels.implicit import _xmp, gif
-from synthguard.labels.model import AIGCLabel, Verdict
+from synthguard.labels.model import AIGCLabel
 from tests.labels.implicit.image_support import (
-    assert_no_new_warnings,
+    assert_exiftool_reads_our_labels,
     assert_same_pixels,
+    assert_we_read_exiftools_label,
     exiftool_json,
-    exiftool_labels,
-    exiftool_write_label,
     label_and_copy,
 )
 from tests.media import images
@@ -51,9 +50,7 @@ def test_exiftool_reads_the_label_we_write_into_every_sample(
     tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     sources = [make(tmp_path) for make in GIF_SAMPLES.values()]
-    outs = [label_and_copy(src, label, tmp_path) for src in sources]
-    assert exiftool_labels(exiftool, outs) == [label.to_json()] * len(outs)
-    assert_no_new_warnings(exiftool, sources, outs)
+    assert_exiftool_reads_our_labels(exiftool, sources, label, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["static.gif", "animated.gif"])
@@ -61,11 +58,7 @@ def test_we_read_the_label_exiftool_writes(
     name: str, tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     src = GIF_SAMPLES[name](tmp_path)
-    theirs = exiftool_write_label(exiftool, src, tmp_path / "exiftool.gif", label)
-    finding = implicit.read_label(theirs)
-    assert finding.verdict is Verdict.COMPLIANT, finding.problems
-    assert finding.label == label
-    assert implicit.content_digest(theirs) == implicit.content_digest(src)
+    assert_we_read_exiftools_label(exiftool, src, tmp_path / "exiftool.gif", label)
 
 
 @pytest.mark.parametrize("name", sorted(GIF_SAMPLES))

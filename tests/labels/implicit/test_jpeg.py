@@ -19,11 +19,11 @@ from synthguard.labels.model import AIGCLabel, Verdict
 from tests.conftest import PLATFORM
 from tests.labels.implicit.image_support import (
     CountingReader,
-    assert_no_new_warnings,
+    assert_exiftool_reads_our_labels,
     assert_same_pixels,
+    assert_we_read_exiftools_label,
     exiftool_labels,
     exiftool_tags,
-    exiftool_write_label,
     label_and_copy,
 )
 from tests.media import images
@@ -61,9 +61,7 @@ def test_exiftool_reads_the_label_we_write_into_every_sample(
     tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     sources = [make(tmp_path) for make in JPEG_SAMPLES.values()]
-    outs = [label_and_copy(src, label, tmp_path) for src in sources]
-    assert exiftool_labels(exiftool, outs) == [label.to_json()] * len(outs)
-    assert_no_new_warnings(exiftool, sources, outs)
+    assert_exiftool_reads_our_labels(exiftool, sources, label, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["photo_exif_icc_xmp.jpg", "progressive.jpg"])
@@ -71,11 +69,7 @@ def test_we_read_the_label_exiftool_writes(
     name: str, tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     src = JPEG_SAMPLES[name](tmp_path)
-    theirs = exiftool_write_label(exiftool, src, tmp_path / "exiftool.jpg", label)
-    finding = implicit.read_label(theirs)
-    assert finding.verdict is Verdict.COMPLIANT, finding.problems
-    assert finding.label == label
-    assert implicit.content_digest(theirs) == implicit.content_digest(src)
+    assert_we_read_exiftools_label(exiftool, src, tmp_path / "exiftool.jpg", label)
 
 
 @pytest.mark.parametrize("name", sorted(JPEG_SAMPLES))

@@ -17,14 +17,13 @@ from PIL.PngImagePlugin import PngImageFile, PngInfo
 from synthguard.errors import CorruptFile
 from synthguard.labels import implicit
 from synthguard.labels.implicit import _xmp, png
-from synthguard.labels.model import AIGCLabel, Verdict
+from synthguard.labels.model import AIGCLabel
 from tests.labels.implicit.image_support import (
     CountingReader,
-    assert_no_new_warnings,
+    assert_exiftool_reads_our_labels,
     assert_same_pixels,
-    exiftool_labels,
+    assert_we_read_exiftools_label,
     exiftool_tags,
-    exiftool_write_label,
     label_and_copy,
 )
 from tests.media import images
@@ -56,9 +55,7 @@ def test_exiftool_reads_the_label_we_write_into_every_sample(
     tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     sources = [make(tmp_path) for make in PNG_SAMPLES.values()]
-    outs = [label_and_copy(src, label, tmp_path) for src in sources]
-    assert exiftool_labels(exiftool, outs) == [label.to_json()] * len(outs)
-    assert_no_new_warnings(exiftool, sources, outs)
+    assert_exiftool_reads_our_labels(exiftool, sources, label, tmp_path)
 
 
 def test_libpng_pngfix_finds_no_error_in_our_output(tmp_path: Path, label: AIGCLabel) -> None:
@@ -75,11 +72,7 @@ def test_we_read_the_label_exiftool_writes(
     name: str, tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     src = PNG_SAMPLES[name](tmp_path)
-    theirs = exiftool_write_label(exiftool, src, tmp_path / "exiftool.png", label)
-    finding = implicit.read_label(theirs)
-    assert finding.verdict is Verdict.COMPLIANT, finding.problems
-    assert finding.label == label
-    assert implicit.content_digest(theirs) == implicit.content_digest(src)
+    assert_we_read_exiftools_label(exiftool, src, tmp_path / "exiftool.png", label)
 
 
 @pytest.mark.parametrize("name", sorted(PNG_SAMPLES))

@@ -12,13 +12,12 @@ from PIL import Image
 from synthguard.errors import CorruptFile
 from synthguard.labels import implicit
 from synthguard.labels.implicit import _xmp, webp
-from synthguard.labels.model import AIGCLabel, Verdict
+from synthguard.labels.model import AIGCLabel
 from tests.labels.implicit.image_support import (
-    assert_no_new_warnings,
+    assert_exiftool_reads_our_labels,
     assert_same_pixels,
-    exiftool_labels,
+    assert_we_read_exiftools_label,
     exiftool_tags,
-    exiftool_write_label,
     label_and_copy,
 )
 from tests.media import images
@@ -45,9 +44,7 @@ def test_exiftool_reads_the_label_we_write_into_every_sample(
     tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     sources = [make(tmp_path) for make in WEBP_SAMPLES.values()]
-    outs = [label_and_copy(src, label, tmp_path) for src in sources]
-    assert exiftool_labels(exiftool, outs) == [label.to_json()] * len(outs)
-    assert_no_new_warnings(exiftool, sources, outs)
+    assert_exiftool_reads_our_labels(exiftool, sources, label, tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(WEBP_SAMPLES))
@@ -55,11 +52,7 @@ def test_we_read_the_label_exiftool_writes(
     name: str, tmp_path: Path, label: AIGCLabel, exiftool: list[str]
 ) -> None:
     src = WEBP_SAMPLES[name](tmp_path)
-    theirs = exiftool_write_label(exiftool, src, tmp_path / "exiftool.webp", label)
-    finding = implicit.read_label(theirs)
-    assert finding.verdict is Verdict.COMPLIANT, finding.problems
-    assert finding.label == label
-    assert implicit.content_digest(theirs) == implicit.content_digest(src)
+    assert_we_read_exiftools_label(exiftool, src, tmp_path / "exiftool.webp", label)
 
 
 @pytest.mark.parametrize("name", sorted(WEBP_SAMPLES))
