@@ -79,7 +79,17 @@ def create_bad_app(seen: Seen) -> FastAPI:
             yield chunk("开始")
             yield f"data: {json.dumps({'error': {'message': LEAKY}})}\n\n".encode()
 
-        streams = {"halfclose": halfclose, "slowstream": slowstream, "midstream_error": midstream_error}
+        async def stall() -> AsyncIterator[bytes]:
+            yield chunk("开始。")
+            await asyncio.sleep(3)  # silent past the gateway's timeout (1 s in the tests)
+            yield chunk(None, "stop")
+
+        streams = {
+            "halfclose": halfclose,
+            "slowstream": slowstream,
+            "midstream_error": midstream_error,
+            "stall": stall,
+        }
         if model in streams:
             return StreamingResponse(streams[model](), media_type="text/event-stream")
         return JSONResponse({"error": {"message": "unknown"}}, status_code=404)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -17,7 +18,7 @@ from synthguard.core import Synthguard
 from tests.gateway.bad_upstream import LEAKY, Seen, create_bad_app
 from tests.gateway.conftest import UPSTREAM_SECRET, Running, free_port, make_settings, populate, serve
 
-BAD_MODELS = ("err500", "err400", "slow", "garbage", "halfclose", "slowstream", "midstream_error")
+BAD_MODELS = ("err500", "err400", "slow", "garbage", "halfclose", "slowstream", "midstream_error", "stall")
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +139,24 @@ def test_broken_streams_end_with_an_error_event_the_official_client_raises(
             received.extend(ch.delta.content or "" for ch in chunk.choices)
     assert LEAKY not in str(err.value) and UPSTREAM_SECRET not in str(err.value.body)
     assert "半截回答" not in "".join(received) or model == "halfclose"
+
+
+def test_an_upstream_that_goes_silent_mid_stream_ends_with_a_timeout_event(bad_gateway: Running) -> None:
+    """The read timeout applies to each wait for upstream bytes: a stream that stalls past it ends
+    with an in-band ``upstream_timeout`` error event (never a cut connection, never a hang)."""
+    headers = {"Authorization": f"Bearer {bad_gateway.keys['alice']}"}
+    events: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with httpx.stream(
+        "POST", bad_gateway.url + "/v1/chat/completions", json=chat("stall", stream=True), headers=headers
+    ) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                events.append(json.loads(line[6:]))
+    assert time.monotonic() - started < 2.9  # gave up at the 1 s timeout, not at the upstream's 3 s
+    assert events and events[-1]["error"]["code"] == "upstream_timeout"
+    assert events[-1]["error"]["message_zh"]
 
 
 def test_client_disconnect_cancels_the_upstream_and_is_logged_once(bad_gateway: Running, seen: Seen) -> None:

@@ -127,3 +127,29 @@ def test_release_never_runs_ahead_of_the_hold_back_window(mode: str) -> None:
     for ch in "甲乙丙丁戊己庚辛" * 3:
         out += guard.feed(ch).text
         assert len(guard.raw) - len(out) >= min(len(guard.raw), MATCHER.hold_back) or mode == "strict"
+
+
+@pytest.mark.parametrize("mode", ["balanced", "strict", "audit"])
+def test_a_long_answer_is_released_whole_without_rejoining_the_text_per_delta(mode: str) -> None:
+    """An LLM answer is hundreds of deltas: each delta must cost its own size, not the answer's
+    (the guard once re-joined the whole answer on every delta). The matcher keeps the deltas as a
+    list that only ``raw`` joins, so the list length shows whether anything joined it mid-stream."""
+
+    def review(segment: str) -> ReviewDecision:  # strict mode: mask one digit of each sentence
+        masked = segment.replace("7", "*")
+        return ReviewDecision(
+            action="mask" if masked != segment else "pass",
+            service="chat",
+            direction="out",
+            masked_text=masked if masked != segment else None,
+        )
+
+    sentence = "甲乙丙丁，电话7号。ab cd! "
+    deltas = [sentence[i : i + 3] for i in range(0, len(sentence), 3)] * 60
+    guard = TextGuard(MATCHER, action_for, mode=mode, review_segment=review if mode == "strict" else None)
+    out = [guard.feed(d).text for d in deltas]
+    assert guard._inc is not None and len(guard._inc._raw) == len(deltas)  # never re-joined
+    out.append(guard.finish().text)
+    whole = "".join(deltas)
+    assert "".join(out) == (whole.replace("7", "*") if mode == "strict" else whole)
+    assert guard.raw == whole and guard.sent == len(whole)

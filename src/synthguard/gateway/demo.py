@@ -8,7 +8,8 @@ Everything is deterministic: the answer to a prompt is a function of the prompt.
 starting with ``repeat:`` is answered with exactly the text after it (``repeat-b64:``: after
 base64 decoding, so the input review does not see it), which lets a test plant a
 phrase that the stream then splits across chunks (``SYNTHGUARD_DEMO_CHUNK_CHARS`` characters per
-chunk, default 3; ``SYNTHGUARD_DEMO_DELAY_MS`` between chunks, default 0).
+chunk, default 3; ``SYNTHGUARD_DEMO_DELAY_MS`` between chunks, default 0). Other prompts get
+``SYNTHGUARD_DEMO_SENTENCES`` sentences (default 4; more for an LLM-length streamed answer).
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def answer_for(prompt: str) -> str:
     if prompt.startswith("repeat:"):
         return prompt[len("repeat:") :]
     digest = hashlib.sha256(prompt.encode("utf-8")).digest()
-    picked = [SENTENCES[b % len(SENTENCES)] for b in digest[:4]]
+    count = max(1, int(os.environ.get("SYNTHGUARD_DEMO_SENTENCES", "4")))
+    while len(digest) < count:  # longer answers: more digest bytes, still a function of the prompt
+        digest += hashlib.sha256(digest).digest()
+    picked = [SENTENCES[b % len(SENTENCES)] for b in digest[:count]]
     return f"You said: {prompt[:80]} " + " ".join(picked)
 
 

@@ -52,6 +52,13 @@ class TextGuard:
     _masks: list[tuple[int, int]] = field(default_factory=list)
     _stop_at: int | None = None
     _reviewed: int = 0
+    # The text not yet released (from offset ``_buf_at`` on): each delta appends to it and each
+    # release slices it, so per delta the work is proportional to the delta and the hold-back,
+    # not to the answer so far (``raw`` joins the whole answer: used only at the end, on a hit
+    # and in strict mode's sentence search).
+    _buf: str = ""
+    _buf_at: int = 0
+    _length: int = 0
     stopped: bool = False
 
     def __post_init__(self) -> None:
@@ -86,26 +93,25 @@ class TextGuard:
     def _strict_limit(self, limit: int, final: bool) -> int:
         if self.review_segment is None:
             return limit
-        raw = self.raw
+        buf, at = self._buf, self._buf_at  # the buffer starts at or before ``_reviewed``
         end = self._reviewed
-        for i in range(len(raw) - 1, self._reviewed - 1, -1):
-            if raw[i] in SEGMENT_END:
-                end = i + 1
+        for i in range(len(buf) - 1, self._reviewed - at - 1, -1):
+            if buf[i] in SEGMENT_END:
+                end = at + i + 1
                 break
         if final:
-            end = len(raw)
+            end = self._length
         if end > self._reviewed:
-            decision = self.review_segment(raw[self._reviewed : end])
+            base = self._reviewed
+            segment = buf[base - at : end - at]
+            decision = self.review_segment(segment)
             if decision.refused:
-                self._stop_at = (
-                    self._reviewed if self._stop_at is None else min(self._stop_at, self._reviewed)
-                )
+                self._stop_at = base if self._stop_at is None else min(self._stop_at, base)
                 self.segment_refusals.append(decision.action)
             elif decision.masked_text is not None:
-                base = self._reviewed
                 self._masks += [
                     (base + i, base + i + 1)
-                    for i, (a, b) in enumerate(zip(raw[base:end], decision.masked_text, strict=False))
+                    for i, (a, b) in enumerate(zip(segment, decision.masked_text, strict=False))
                     if a != b
                 ]
             self._reviewed = end
@@ -118,23 +124,33 @@ class TextGuard:
         if self._stop_at is not None:
             limit = min(limit, self._stop_at)
         limit = max(limit, self._sent)
-        raw = self.raw
-        piece = list(raw[self._sent : limit])
-        for s, e in self._masks:
-            for i in range(max(s, self._sent), min(e, limit)):
-                piece[i - self._sent] = "*"
+        sent, at = self._sent, self._buf_at
+        text = self._buf[sent - at : limit - at]
+        if self._masks:
+            piece = list(text)
+            for s, e in self._masks:
+                for i in range(max(s, sent), min(e, limit)):
+                    piece[i - sent] = "*"
+            text = "".join(piece)
         self._sent = limit
+        # Drop released text from the buffer (strict mode still reads from ``_reviewed`` on).
+        keep_from = limit if self.review_segment is None else min(limit, self._reviewed)
+        if keep_from > at:
+            self._buf = self._buf[keep_from - at :]
+            self._buf_at = keep_from
         if stop:
             self.stopped = True
-        return Released("".join(piece), stop)
+        return Released(text, stop)
 
     def feed(self, delta: str) -> Released:
         if self.stopped:
             return Released(stopped=True)
         assert self._inc is not None
+        self._buf += delta
+        self._length += len(delta)
         self._apply(self._inc.feed(delta))
         if self.mode == "audit":
-            return self._release(len(self.raw))
+            return self._release(self._length)
         limit = self._inc.releasable
         if self.mode == "strict":
             limit = self._strict_limit(limit, final=False)
@@ -145,7 +161,7 @@ class TextGuard:
             return Released(stopped=True)
         assert self._inc is not None
         self._apply(self._inc.finish())
-        limit = len(self.raw)
+        limit = self._length
         if self.mode == "strict":
             limit = self._strict_limit(limit, final=True)
         return self._release(limit)
