@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -107,3 +108,34 @@ def test_eval_reports_tc260_metrics(run, tmp_path: Path) -> None:  # type: ignor
     bank.write_text("text,expected\n示例违禁词怎么写,refuse\n今天天气好吗,answer\n", "utf-8")
     report = json.loads(run("review", "eval", str(bank), "--json").stdout)
     assert report["refusal_set"]["rate"] == 1.0 and report["non_refusal_set"]["rate"] == 0.0
+
+
+def test_queue_media_exports_the_decrypted_upload_and_logs_who(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    from tests.review.test_classifiers import drawn_face, png_bytes
+
+    face = tmp_path / "face.png"
+    face.write_bytes(png_bytes(drawn_face()))
+    decision = json.loads(run("review", str(face), "--service", "face_swap", "--json").stdout)
+    item = decision["queue_item_id"]
+    assert item is not None
+    out = tmp_path / "export" / "item.png"
+    out.parent.mkdir()
+    done = json.loads(
+        run("review", "queue", "media", str(item), "-r", "alice", "-o", str(out), "--json").stdout
+    )
+    assert out.read_bytes() == face.read_bytes()
+    assert done["media_type"] == "image/png" and done["bytes"] == len(face.read_bytes())
+    from synthguard.config import Settings
+    from synthguard.core import Synthguard
+
+    sg = Synthguard.open(Settings(data_dir=tmp_path / "var", provider_code=PRODUCER))
+    last = sg.ledger.log.size() - 1
+    entry = sg.ledger.store.entries([last])[last]
+    assert entry.event_type == "review.media_export"
+    assert b"alice" in entry.leaf and hashlib.sha256(face.read_bytes()).hexdigest().encode() in entry.leaf
+    missing = run("review", "queue", "media", "999", "-r", "alice", "-o", str(tmp_path / "x.png"), ok=False)
+    assert missing.returncode != 0 and b"999" in missing.stderr and not (tmp_path / "x.png").exists()
+    nobody = run("review", "queue", "media", str(item), "-r", " ", "-o", str(tmp_path / "y.png"), ok=False)
+    assert nobody.returncode != 0 and not (tmp_path / "y.png").exists()

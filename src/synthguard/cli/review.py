@@ -43,7 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 queue_app = typer.Typer(
-    help="The human review queue: list, show, claim, decide, escalate.", no_args_is_help=True
+    help="The human review queue: list, show, claim, decide, escalate, media, purge.", no_args_is_help=True
 )
 library_app = typer.Typer(help="The keyword feature library: import, export, stats.", no_args_is_help=True)
 app.add_typer(queue_app, name="queue")
@@ -333,6 +333,49 @@ def queue_note(
 ) -> None:
     """Add a reviewer note."""
     _show_item(open_core(ctx).reviewer.queue.add_note(item_id, reviewer, body), as_json)
+
+
+@queue_app.command("media")
+def queue_media(
+    ctx: typer.Context,
+    item_id: int,
+    reviewer: ReviewerOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Write the decrypted media to this file.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a queued item's media (decrypted) for a reviewer working outside the console; the
+    export is logged to the ledger with the reviewer's name, like a console view."""
+    import hashlib
+
+    from synthguard.errors import NotFound
+
+    core = open_core(ctx)
+    queue = core.reviewer.queue
+    name = reviewer.strip()
+    if not name:
+        raise InvalidText("--reviewer names who exports the media", message_zh="请用 --reviewer 指明导出人")
+    found = queue.media(item_id)
+    if found is None:
+        queue.get(item_id)  # NotFound for a missing item
+        raise NotFound(
+            f"review item {item_id} keeps no media (none, too large, or erased by retention)",
+            message_zh=f"审核任务 {item_id} 无可导出的媒体（无媒体、超出大小上限或已按保存期限删除）",
+        )
+    data, media_type = found
+
+    def write(f: BinaryIO) -> None:
+        f.write(data)
+
+    atomic_write(out, write, fsync=core.settings.fsync)
+    digest = hashlib.sha256(data).hexdigest()
+    core.record(
+        "review.media_export", None, item_id=item_id, reviewer=name, media_type=media_type, sha256=digest
+    )
+    result = {"schema": 1, "item_id": item_id, "path": str(out), "media_type": media_type, "bytes": len(data)}
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        output.stdout.print(f"{out}: {media_type}, {len(data):,} bytes / 已导出")
 
 
 @queue_app.command("purge")
