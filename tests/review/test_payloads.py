@@ -19,8 +19,8 @@ from synthguard.config import Settings
 from synthguard.core import Synthguard
 from synthguard.errors import ConfigError, SynthguardError
 from synthguard.review.payloads import OCTET_STREAM, ReviewVault, sniff_media_type
-from synthguard.review.queue import ReviewQueue
-from synthguard.store.models import ReviewDataKey, ReviewPayload, ReviewQueueItem
+from synthguard.review.queue import SEALED_NOTE, ReviewQueue
+from synthguard.store.models import ReviewDataKey, ReviewPayload, ReviewQueueItem, ReviewQueueNote
 from tests.conftest import PRODUCER
 from tests.review.test_classifiers import drawn_face, png_bytes
 
@@ -157,6 +157,50 @@ def test_retention_erases_decided_payloads_and_destroys_emptied_month_keys(core:
         sealed = session.execute(text("SELECT count(*) FROM review_payloads WHERE text_sealed IS NOT NULL"))
         assert sealed.scalar() == 0
     assert queue.purge(now=later)["payloads_erased"] == 0  # idempotent
+
+
+def _raw_notes(core: Synthguard, item_id: int) -> list[str]:
+    with core.sessions() as session:
+        return list(
+            session.scalars(
+                select(ReviewQueueNote.body)
+                .where(ReviewQueueNote.item_id == item_id)
+                .order_by(ReviewQueueNote.id)
+            )
+        )
+
+
+def test_reviewer_notes_are_sealed_like_the_item_and_erased_with_it(core: Synthguard) -> None:
+    queue = core.reviewer.queue
+    item = queue.enqueue("queued text", service="chat", direction="in")
+    queue.add_note(item, "r1", f"user wrote {SECRET_TEXT}")
+    queue.claim(item, "r1")
+    queue.decide(item, "r1", "block", note=f"decided: {SECRET_TEXT}")
+    stored = _raw_notes(core, item)
+    assert stored and not any("secret-marker-7f3a" in body for body in stored)
+    assert any(body.startswith(SEALED_NOTE) for body in stored)
+    shown = [n.body for n in queue.get(item).notes]
+    assert f"user wrote {SECRET_TEXT}" in shown and f"decided: {SECRET_TEXT}" in shown
+    assert "" in shown  # the claim carried no note and stays empty
+    with core.sessions.begin() as session:  # a sealed note moved to another item is refused
+        other = queue.enqueue("other", service="chat", direction="in", session=session)
+        session.add(ReviewQueueNote(item_id=other, author="x", kind="note", body=stored[0]))
+    with pytest.raises(SynthguardError, match="altered"):
+        queue.get(other)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+    queue.purge(now=later)
+    assert all(body == "" for body in _raw_notes(core, item))
+    assert all(n.body == "" for n in queue.get(item).notes)
+
+
+def test_notes_written_in_clear_by_an_older_version_are_sealed_on_open(core: Synthguard) -> None:
+    item = core.reviewer.queue.enqueue("text", service="chat", direction="in")
+    with core.sessions.begin() as session:
+        session.add(ReviewQueueNote(item_id=item, author="r1", kind="note", body=SECRET_TEXT))
+    queue = ReviewQueue(core.sessions, vault=ReviewVault.from_settings(core.settings))
+    assert all("secret-marker-7f3a" not in body for body in _raw_notes(core, item))
+    assert [n.body for n in queue.get(item).notes] == [SECRET_TEXT]
+    assert queue.seal_legacy() == 0
 
 
 def test_sniffing_handles_an_mpeg_frame_without_a_tag() -> None:

@@ -15,6 +15,8 @@ data keys of months with nothing sealed left (as :meth:`synthguard.ledger.Ledger
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 from typing import Any
@@ -32,6 +34,7 @@ OUTCOMES = ("pass", "mask", "block", "sanction")
 STATUSES = ("open", "claimed", "escalated", "decided")
 MAX_NOTE_CHARS = 10_000
 LEGACY_BATCH = 500
+SEALED_NOTE = "sg-sealed:v1:"  # a stored note body: this prefix, the month, ":", base64(nonce + AES-GCM)
 
 
 class QueueNote(BaseModel):
@@ -78,7 +81,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 def _view(
     row: ReviewQueueItem,
-    notes: list[ReviewQueueNote] | None = None,
+    notes: list[tuple[ReviewQueueNote, str]] | None = None,
     *,
     text: str | None = None,
     payload: Any = None,
@@ -102,8 +105,8 @@ def _view(
         decided_by=row.decided_by,
         outcome=row.outcome,
         notes=[
-            QueueNote(author=n.author, kind=n.kind, body=n.body, created_at=_aware(n.created_at))
-            for n in notes or []
+            QueueNote(author=n.author, kind=n.kind, body=body, created_at=_aware(n.created_at))
+            for n, body in notes or []
         ],
         content_sha256=row.content_sha256,
         media_type=payload.media_type if payload is not None else "",
@@ -186,6 +189,32 @@ class ReviewQueue:
         plain = self.vault.open(session, payload.item_id, payload.period, "text", bytes(payload.text_sealed))
         return "" if plain is None else plain.decode("utf-8", "surrogatepass")
 
+    def _seal_note(self, session: Session, item_id: int, body: str) -> str:
+        """A note as stored: reviewers quote what they review, so a note is sealed like the item's
+        text, under the item's month key (erased with it); an empty state-change note stays empty."""
+        if not body:
+            return ""
+        period = session.scalar(select(ReviewPayload.period).where(ReviewPayload.item_id == item_id))
+        period = period or period_of(utcnow())
+        sealed = self.vault.seal(session, item_id, period, "note", body.encode("utf-8", "surrogatepass"))
+        return f"{SEALED_NOTE}{period}:{base64.b64encode(sealed).decode('ascii')}"
+
+    def _open_note(self, session: Session, item_id: int, stored: str) -> str:
+        """A note's text: sealed ones opened, notes from before sealing as they were, "" once
+        retention erased the note or destroyed its month's key."""
+        if not stored.startswith(SEALED_NOTE):
+            return stored
+        period, _, encoded = stored[len(SEALED_NOTE) :].partition(":")
+        try:
+            sealed = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise SynthguardError(
+                f"a sealed note of review item {item_id} is damaged",
+                message_zh=f"审核任务 {item_id} 的加密备注已损坏",
+            ) from None
+        plain = self.vault.open(session, item_id, period, "note", sealed)
+        return "" if plain is None else plain.decode("utf-8", "surrogatepass")
+
     def media(self, item_id: int) -> tuple[bytes, str] | None:
         """The kept media of an item and its sniffed type; None if it has none (any more)."""
         with self.sessions() as session:
@@ -200,7 +229,7 @@ class ReviewQueue:
         return None if plain is None else (plain, row.media_type)
 
     def seal_legacy(self) -> int:
-        """Move text stored in clear before migration 0007 into sealed payloads; returns the count.
+        """Move text and notes stored in clear before sealing into sealed form; returns the count.
 
         Alembic never holds the keys, so this runs when a queue is opened with them. Each batch is
         one transaction: the sealed copy and the blanked clear column commit together."""
@@ -220,8 +249,18 @@ class ReviewQueue:
                     if existing is None:
                         self._store_payload(session, row.id, _aware(row.created_at), row.content, None)
                     row.content = ""
-                moved += len(rows)
-            if len(rows) < LEGACY_BATCH:
+                notes = list(
+                    session.scalars(
+                        select(ReviewQueueNote)
+                        .where(ReviewQueueNote.body != "", ReviewQueueNote.body.not_like(f"{SEALED_NOTE}%"))
+                        .order_by(ReviewQueueNote.id)
+                        .limit(LEGACY_BATCH)
+                    )
+                )
+                for note in notes:
+                    note.body = self._seal_note(session, note.item_id, note.body)
+                moved += len(rows) + len(notes)
+            if len(rows) < LEGACY_BATCH and len(notes) < LEGACY_BATCH:
                 return moved
 
     def purge(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -243,6 +282,11 @@ class ReviewQueue:
                     ReviewPayload.media_sealed.is_not(None),
                 )
                 .values(media_note="erased")
+            )
+            session.execute(
+                update(ReviewQueueNote)
+                .where(ReviewQueueNote.item_id.in_(doomed), ReviewQueueNote.body != "")
+                .values(body="")
             )
             erased = session.execute(
                 update(ReviewPayload)
@@ -336,7 +380,8 @@ class ReviewQueue:
             payload = session.execute(
                 select(*_PAYLOAD_COLUMNS).where(ReviewPayload.item_id == item_id)
             ).one_or_none()
-            return _view(row, notes, text=self._text(session, payload), payload=payload)
+            opened = [(n, self._open_note(session, item_id, n.body)) for n in notes]
+            return _view(row, opened, text=self._text(session, payload), payload=payload)
 
     def list(self, *, status: str | None = None, overdue: bool = False, limit: int = 100) -> list[QueueItem]:
         query = select(ReviewQueueItem)
@@ -441,8 +486,9 @@ class ReviewQueue:
                 raise NotFound(
                     f"review item {item_id} does not exist", message_zh=f"审核任务 {item_id} 不存在"
                 )
+            sealed = self._seal_note(session, item_id, body)
             session.add(
-                ReviewQueueNote(item_id=item_id, author=name, kind="note", body=body, created_at=utcnow())
+                ReviewQueueNote(item_id=item_id, author=name, kind="note", body=sealed, created_at=utcnow())
             )
         return self.get(item_id)
 
@@ -461,10 +507,9 @@ class ReviewQueue:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 self._conflict(session, item_id, kind)
+            body = self._seal_note(session, item_id, note[:MAX_NOTE_CHARS])
             session.add(
-                ReviewQueueNote(
-                    item_id=item_id, author=reviewer, kind=kind, body=note[:MAX_NOTE_CHARS], created_at=now
-                )
+                ReviewQueueNote(item_id=item_id, author=reviewer, kind=kind, body=body, created_at=now)
             )
 
     @staticmethod
