@@ -1,4 +1,4 @@
-"""``Synthguard.label_files`` on its threaded batch path (metadata only: ``watermark=False``).
+"""``Synthguard.label_files`` on its parallel batch paths (metadata only: ``watermark=False``).
 
 What a user relies on: results and ledger entries come in input order, every file verifies, a file
 is renamed into place only after its record and ledger entry committed (so a failed commit leaves
@@ -16,16 +16,20 @@ import pytest
 
 from synthguard import core
 from synthguard.core import Synthguard
-from synthguard.labels import implicit
+from synthguard.labels import batch, implicit
+from synthguard.labels.sign import Ed25519Signer
 from tests.conftest import make_jpeg, make_png
 
 
-@pytest.fixture(params=[1, 3], ids=["one-thread", "three-threads"])
+@pytest.fixture(
+    params=[("inline", 1), ("threads", 3), ("processes", 2)],
+    ids=["inline", "three-threads", "two-processes"],
+)
 def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Both paths, whatever the machine's load average would choose."""
-    count: int = request.param
-    monkeypatch.setattr(core, "_label_workers", lambda jobs: count)
-    return count
+    """Every path, whatever the machine's cores and load average would choose."""
+    mode, count = request.param
+    monkeypatch.setattr(batch, "plan", lambda jobs, signer: (mode, count))
+    return int(count)
 
 
 def _inputs(folder: Path, count: int) -> list[Path]:
@@ -132,16 +136,68 @@ def test_progress_counts_every_file_once(sg: Synthguard, tmp_path: Path, workers
     assert sum(steps) == len(paths)
 
 
-def test_thread_count_follows_file_size_and_idle_cores(
+def test_plan_follows_batch_size_signer_file_size_and_idle_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = [(make_jpeg(tmp_path / "s.jpg"), None, None)] * 3
     large_file = tmp_path / "l.bin"
-    large_file.write_bytes(bytes(core.THREADS_ALWAYS_BYTES))
+    large_file.write_bytes(bytes(batch.THREADS_ALWAYS_BYTES))
     large = [(large_file, None, None)] * 3
+    many = small * batch.PROCESS_MIN_FILES
+    signer = Ed25519Signer.generate()
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 6.0, 6.0))  # both cores busy
-    assert core._label_workers(small) == 1
-    assert core._label_workers(large) == core.LABEL_WORKERS
+    assert batch.plan(many, signer) == ("processes", 2)
+    assert batch.plan(many, object()) == ("inline", 1)  # type: ignore[arg-type]  # not known to survive fork
+    assert batch.plan(small, signer) == ("inline", 1)
+    assert batch.plan(large, signer) == ("threads", batch.LABEL_WORKERS)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 0.5))  # idle
-    assert core._label_workers(small) == min(2, core.LABEL_WORKERS)
+    assert batch.plan(small, signer) == ("threads", min(2, batch.LABEL_WORKERS))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # one core: nothing to run beside
+    assert batch.plan(many, signer)[0] != "processes"
+
+
+def test_worker_processes_label_a_batch_like_one_process_does(sg: Synthguard, tmp_path: Path) -> None:
+    """The default plan for a big batch forks workers; the results match the inline path's."""
+    paths = _inputs(tmp_path / "in", batch.PROCESS_MIN_FILES)
+    assert batch.plan([(p, None, None) for p in paths], sg.producer_signer)[0] == "processes"
+    out = tmp_path / "out"
+    out.mkdir()
+    ids = [f"ID{i:04d}" for i in range(len(paths))]
+    outcomes = sg.label_files(
+        paths, out_paths=[out / p.name for p in paths], produce_ids=ids, watermark=False
+    )
+    assert [o.content_id for o in outcomes] == ids
+    for path, outcome in zip(paths, outcomes, strict=True):
+        labeled = Path(outcome.path)
+        assert sg.inspect_file(labeled).integrity == "intact"
+        assert implicit.content_digest(labeled) == implicit.content_digest(path)
+        assert outcome.label is not None and outcome.label["ProduceID"] == outcome.content_id
+    assert [e.content_id for e in sg.ledger.select()] == ids
+    assert _leftovers(out) == []
+
+
+def test_interrupting_a_process_batch_leaves_no_temp_files(
+    sg: Synthguard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the middle: the workers finish their chunk and everything staged ahead goes."""
+    paths = _inputs(tmp_path / "in", 80)
+    monkeypatch.setattr(batch, "plan", lambda jobs, signer: ("processes", 2))
+    monkeypatch.setattr(core, "RECORD_BATCH", 8)
+    out = tmp_path / "out"
+    out.mkdir()
+    calls = 0
+
+    def interrupt(done: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sg.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False, progress=interrupt)
+    assert _leftovers(out) == []
+    renamed = sorted(p.name for p in out.iterdir())
+    assert len(renamed) == 16  # the two batches of 8 committed before the interrupt, nothing else
+    assert len(sg.ledger.select()) == 16

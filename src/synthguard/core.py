@@ -12,9 +12,8 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.util import find_spec
@@ -28,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from synthguard.config import Settings
 from synthguard.errors import ConfigError, MediaTooSmall, SynthguardError, UnsupportedFormat
 from synthguard.ids import new_content_id
-from synthguard.labels import implicit
+from synthguard.labels import batch, implicit
+from synthguard.labels.batch import Produced, file_error, os_error
 from synthguard.labels.explicit import ExplicitOptions, Notice, staged_explicit
 from synthguard.labels.model import AIGCLabel, Integrity, LabelFinding, LabelValue, Verdict
 from synthguard.labels.security_data import Sm2Signer
@@ -43,7 +43,7 @@ from synthguard.labels.sign import (
     sign_propagator,
     unb64url,
 )
-from synthguard.results import FileError, Inspection, LabelOutcome, SignatureStatus
+from synthguard.results import Inspection, LabelOutcome, SignatureStatus
 from synthguard.store import LabelRecord, SigningKey, make_engine, make_sessionmaker, upgrade
 from synthguard.store.models import utcnow
 
@@ -64,18 +64,6 @@ AUDIO_MARK_ATTEMPTS = 3
 RECORD_BATCH = 256
 # Labeled files staged but not yet committed, in bytes: bounds the temp space a batch of videos holds.
 STAGED_BYTES_MAX = 256 << 20
-# Metadata-only labeling threads, one per core (2 to 4): their time goes to SHA-256, file reads and
-# writes, which release the GIL; more threads only queue on it for the Python parts.
-LABEL_WORKERS = min(4, max(2, os.cpu_count() or 1))
-# How far the workers may run ahead while the calling thread commits a batch (see _staged_in_order).
-AHEAD_FILES = 64
-AHEAD_BYTES = 64 << 20
-# Files per task handed to a labeling thread (fewer, larger hand-offs), within a byte budget.
-CHUNK_FILES = 8
-CHUNK_BYTES = 16 << 20
-# Files from this size on are labeled on LABEL_WORKERS threads whatever the load (see _label_workers).
-THREADS_ALWAYS_BYTES = 1 << 20
-
 # Worst first: the overall integrity of a file is the worst of its two signatures.
 _SEVERITY = [
     Integrity.LABEL_ALTERED,
@@ -84,10 +72,6 @@ _SEVERITY = [
     Integrity.UNSIGNED,
     Integrity.INTACT,
 ]
-
-
-def file_error(exc: SynthguardError) -> FileError:
-    return FileError(code=exc.code, message=exc.message, message_zh=exc.message_zh)
 
 
 class Synthguard:
@@ -230,53 +214,96 @@ class Synthguard:
     ) -> list[LabelOutcome]:
         """Label many files; a bad file yields an outcome with ``error`` and never stops the batch.
 
-        Metadata-only labeling (no explicit label, ``watermark=False``) runs on a few threads:
-        reading, hashing, signing and writing release the GIL. Each labeled file waits as a temp file
-        beside its target until the records of its batch commit (see :meth:`_finish_batch`);
-        outcomes are returned after that. ``progress`` advances as each file is done (staged or
-        failed), so the bar moves per file even when a batch of slow watermarked files commits late.
+        Metadata-only labeling (no explicit label, ``watermark=False``) runs in parallel: on forked
+        worker processes for batches of a few dozen files or more, otherwise on a few threads (see
+        :func:`synthguard.labels.batch.plan`). Each labeled file waits as a temp file beside its
+        target until the records of its batch commit (see :meth:`_finish_batch`); outcomes are
+        returned after that. ``progress`` advances as each file is done (staged or failed), so the
+        bar moves per file even when a batch of slow watermarked files commits late.
         """
         producer = self._require_code(self.settings.provider_code, "provider_code")
         LabelValue.parse(label)
         explicit_options = self.explicit_options(explicit)
         outs = out_paths or [None] * len(paths)
         ids = produce_ids or [None] * len(paths)
-        jobs = list(zip(paths, outs, ids, strict=True))
+        jobs: list[batch.Job] = list(zip(paths, outs, ids, strict=True))
+        spec = batch.ProducerSpec(producer, label, self.producer_signer, self.settings.fsync)
 
-        def stage(path: Path, out: Path | None, given_id: str | None) -> _Pending:
+        def stage(job: batch.Job) -> _Pending | Produced:
+            if explicit_options is None and watermark is False:
+                return batch.produce(spec, job)
+            path, out, given_id = job
             return self._label_one(
                 path, out, producer, label, given_id, explicit_options, watermark=watermark
             )
 
         # Explicit labels and watermarks render media with libraries we do not vouch for across
         # threads (and take seconds per file anyway): they stay on the calling thread.
-        workers = _label_workers(jobs) if explicit_options is None and watermark is False else 1
+        mode: batch.Mode = "inline"
+        workers = 1
+        if explicit_options is None and watermark is False:
+            mode, workers = batch.plan(jobs, self.producer_signer)
         outcomes: list[LabelOutcome] = []
-        batch: list[_Pending] = []
-        try:
-            for segment in _segments(jobs):
-                staged_bytes = 0
-                # closing(): on an error here the workers stop and what they staged ahead goes now.
-                with contextlib.closing(_staged_in_order(stage, segment, workers)) as results:
-                    for result in results:
-                        if progress is not None:
-                            progress(1)
-                        if isinstance(result, LabelOutcome):  # failed: nothing was staged
-                            outcomes.append(result)
-                            continue
-                        outcomes.append(result.outcome)
-                        batch.append(result)
-                        staged_bytes += result.staged.size
-                        if len(batch) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
-                            self._finish_batch(batch)
-                            staged_bytes = 0
-                # A segment ends where a later file reads what this one writes: rename first.
-                self._finish_batch(batch)
-        except BaseException:
-            for pending in batch:
-                pending.staged.discard()
-            raise
+        pending: list[_Pending] = []
+        with contextlib.ExitStack() as pools:
+            submit = self._chunk_runner(mode, workers, spec, stage, pools)
+            try:
+                for segment in batch.segments(jobs):
+                    staged_bytes = 0
+                    # closing(): on an error here the workers stop and what they staged ahead goes.
+                    with contextlib.closing(batch.staged_in_order(submit, segment, workers)) as results:
+                        for result in results:
+                            if isinstance(result, LabelOutcome):  # failed: nothing was staged
+                                outcomes.append(result)
+                            else:
+                                # Owned by ``pending`` first, so whatever fails next discards it.
+                                pending.append(self._adopt(result))
+                                outcomes.append(pending[-1].outcome)
+                                staged_bytes += pending[-1].staged.size
+                            if progress is not None:
+                                progress(1)
+                            if len(pending) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
+                                self._finish_batch(pending)
+                                staged_bytes = 0
+                    # A segment ends where a later file reads what this one writes: rename first.
+                    self._finish_batch(pending)
+            except BaseException:
+                for staged in pending:
+                    staged.staged.discard()
+                raise
         return outcomes
+
+    def _adopt(self, result: _Pending | Produced) -> _Pending:
+        if isinstance(result, _Pending):
+            return result
+        try:
+            return self._pending(result, role="produce")
+        except BaseException:
+            result.staged.discard()
+            raise
+
+    @staticmethod
+    def _chunk_runner(
+        mode: batch.Mode,
+        workers: int,
+        spec: batch.ProducerSpec,
+        stage: Callable[[batch.Job], _Pending | Produced],
+        pools: contextlib.ExitStack,
+    ) -> Callable[[list[batch.Job]], Future[list[_Pending | Produced | LabelOutcome]]]:
+        """Where chunks of jobs run: forked workers (``produce`` only), threads, or right here."""
+        if mode == "processes":
+            processes = pools.enter_context(batch.process_pool(spec, workers))
+            return lambda chunk: batch.submit_to_processes(processes, chunk)  # type: ignore[return-value]
+        if mode == "threads":
+            threads = pools.enter_context(batch.thread_pool(workers))
+            return lambda chunk: threads.submit(batch.stage_chunk, stage, chunk)
+
+        def inline(chunk: list[batch.Job]) -> Future[list[_Pending | Produced | LabelOutcome]]:
+            future: Future[list[_Pending | Produced | LabelOutcome]] = Future()
+            future.set_result(batch.stage_chunk(stage, chunk))
+            return future
+
+        return inline
 
     def explicit_options(self, explicit: bool | ExplicitOptions) -> ExplicitOptions | None:
         """Explicit-label options from the settings (``True``) or as given; None for ``False``."""
@@ -347,12 +374,8 @@ class Synthguard:
                 pending.outcome.watermark = detail
                 pending.record.file_name = path.name[:255]
                 return pending
-        target = out or path
-        with implicit.open_source(path) as src:
-            plugin = implicit.files.open_plugin(src, path.name)
-            digest = plugin.content_digest(src)
-            aigc = sign_producer(AIGCLabel.produce(producer, content_id, label), digest, self.producer_signer)
-            return self._stage(path, target, src, plugin, digest, aigc, role="produce")
+        spec = batch.ProducerSpec(producer, label, self.producer_signer, self.settings.fsync)
+        return self._pending(batch.produce(spec, (path, out, content_id)), role="produce")
 
     def _stage(
         self,
@@ -366,28 +389,39 @@ class Synthguard:
         role: str,
     ) -> _Pending:
         """The record and outcome of a label about to be written, and its staged temp file."""
+        staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
+        try:
+            return self._pending(
+                Produced(path, target, plugin.name, digest, aigc, aigc.to_json(), staged), role=role
+            )
+        except BaseException:
+            staged.discard()
+            raise
+
+    def _pending(self, produced: Produced, *, role: str) -> _Pending:
+        """Pair a staged label with its store record and the outcome the caller gets back."""
+        aigc = produced.label
         content_id = aigc.PropagateID if role == "propagate" else aigc.ProduceID
+        key_id = self.signer.key_id
         record = LabelRecord(
             content_id=content_id,
             role=role,
-            file_name=path.name[:255],
-            format=plugin.name,
-            content_digest=digest.hex(),
-            label_json=aigc.to_json(),
-            key_id=self.signer.key_id,
+            file_name=produced.source.name[:255],
+            format=produced.format,
+            content_digest=produced.digest.hex(),
+            label_json=produced.label_json,
+            key_id=key_id,
         )
         outcome = LabelOutcome(
-            source=str(path),
-            path=str(target),
-            format=plugin.name,
+            source=str(produced.source),
+            path=str(produced.target),
+            format=produced.format,
             role=role,
             content_id=content_id,
             label=aigc.to_dict(),
-            key_id=self.signer.key_id,
+            key_id=key_id,
         )
-        # Last: from here on the caller owns a temp file (commit or discard it).
-        staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
-        return _Pending(outcome, record, staged)
+        return _Pending(outcome, record, produced.staged)
 
     def _commit_records(self, batch: Sequence[_Pending]) -> None:
         """Commit the records (and ledger entries) of staged files; on failure no file is renamed."""
@@ -416,7 +450,7 @@ class Synthguard:
                 pending.staged.commit()
             except OSError as exc:
                 pending.outcome.ok = False
-                pending.outcome.error = _os_error(exc)
+                pending.outcome.error = os_error(exc)
         batch.clear()
 
     def _save_records(self, pending: list[LabelRecord]) -> None:
@@ -493,7 +527,7 @@ class Synthguard:
             except SynthguardError as exc:
                 results.append(Inspection(source=str(path), ok=False, error=file_error(exc)))
             except OSError as exc:
-                results.append(Inspection(source=str(path), ok=False, error=_os_error(exc)))
+                results.append(Inspection(source=str(path), ok=False, error=os_error(exc)))
             if progress is not None:
                 progress(1)
         return results
@@ -797,138 +831,6 @@ class _Pending:
     staged: implicit.Staged
 
 
-Job = tuple[Path, Path | None, str | None]
-
-
-def _segments(jobs: list[Job]) -> Iterator[list[Job]]:
-    """Split the jobs where one reads a file an earlier one writes.
-
-    Renames wait for their batch's commit, so a job that reads an earlier job's target (the same
-    file twice in place, or one file's output as another's input) must start after that rename,
-    as it would labeling one file at a time.
-    """
-    start = 0
-    targets: set[str] = set()
-    for index, (path, out, _) in enumerate(jobs):
-        if os.path.abspath(path) in targets:
-            yield jobs[start:index]
-            start, targets = index, set()
-        targets.add(os.path.abspath(out if out is not None else path))
-    yield jobs[start:]
-
-
-def _attempt(stage: Callable[[Path, Path | None, str | None], _Pending], job: Job) -> _Pending | LabelOutcome:
-    try:
-        return stage(*job)
-    except SynthguardError as exc:
-        return LabelOutcome(source=str(job[0]), ok=False, error=file_error(exc))
-    except OSError as exc:
-        return LabelOutcome(source=str(job[0]), ok=False, error=_os_error(exc))
-
-
-def _staged_in_order(
-    stage: Callable[[Path, Path | None, str | None], _Pending], jobs: list[Job], workers: int
-) -> Generator[_Pending | LabelOutcome, None, None]:
-    """``stage`` each job on ``workers`` threads; results in input order (the ledger's order).
-
-    Jobs go to the threads in chunks of a few files, so the calling thread wakes once per chunk,
-    not per file (each wake-up is a GIL hand-off). Workers run ahead of the consumer (which
-    commits a batch now and then) by up to ``AHEAD_FILES`` files and ``AHEAD_BYTES`` of input, at
-    least one chunk per worker: a batch of large videos never holds more than a few staged copies
-    beyond the committed ones. If the consumer stops (an error, an interrupt), what was staged
-    ahead is deleted.
-    """
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield _attempt(stage, job)
-        return
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="synthguard-label")
-    queue: deque[tuple[Future[list[_Pending | LabelOutcome]], int, int]] = deque()
-    rest = iter(jobs)
-    ahead_files = ahead_bytes = 0
-    done: deque[_Pending | LabelOutcome] = deque()  # a chunk's results not yet handed out
-
-    def submit_more() -> None:
-        nonlocal ahead_files, ahead_bytes
-        while len(queue) < workers or (ahead_files < AHEAD_FILES and ahead_bytes < AHEAD_BYTES):
-            chunk: list[Job] = []
-            size = 0
-            while len(chunk) < CHUNK_FILES and size < CHUNK_BYTES:
-                job = next(rest, None)
-                if job is None:
-                    break
-                chunk.append(job)
-                size += _size_hint(job[0])
-            if not chunk:
-                return
-            queue.append((pool.submit(_stage_chunk, stage, chunk), len(chunk), size))
-            ahead_files += len(chunk)
-            ahead_bytes += size
-
-    try:
-        submit_more()
-        while queue:
-            future, files, size = queue.popleft()
-            done.extend(future.result())
-            ahead_files -= files
-            ahead_bytes -= size
-            submit_more()
-            while done:
-                yield done.popleft()
-    finally:
-        for future, _, _ in queue:
-            future.cancel()
-        pool.shutdown(wait=True)
-        for future, _, _ in queue:
-            if not future.cancelled() and future.exception() is None:
-                done.extend(future.result())
-        for ahead in done:
-            if isinstance(ahead, _Pending):
-                ahead.staged.discard()
-
-
-def _stage_chunk(
-    stage: Callable[[Path, Path | None, str | None], _Pending], chunk: list[Job]
-) -> list[_Pending | LabelOutcome]:
-    results: list[_Pending | LabelOutcome] = []
-    try:
-        for job in chunk:
-            results.append(_attempt(stage, job))
-    except BaseException:  # a bug, not a bad file: nobody will commit what this chunk staged
-        for result in results:
-            if isinstance(result, _Pending):
-                result.staged.discard()
-        raise
-    return results
-
-
-def _label_workers(jobs: Sequence[Job]) -> int:
-    """Threads for metadata-only labeling.
-
-    The threads pay for themselves with the work that runs without the GIL: SHA-256 and file I/O,
-    which grow with file size, while the Python per file does not. Measured on 2 shared cores: with
-    1.9 MB PNGs two threads label 1.3x faster than one even when other jobs keep both cores busy;
-    with 370 KB JPEGs they are faster only on idle cores, and on busy ones cost 0.1-0.2 ms more CPU
-    per file in GIL hand-offs. So: large files (by the median of the first few) always get
-    ``LABEL_WORKERS``; small ones one thread per idle core, as ``make -l`` judges it (load average).
-    """
-    sizes = sorted(_size_hint(job[0]) for job in jobs[:16])
-    if sizes and sizes[len(sizes) // 2] >= THREADS_ALWAYS_BYTES:
-        return LABEL_WORKERS
-    try:
-        idle = (os.cpu_count() or 1) - os.getloadavg()[0]
-    except OSError:  # no load average on this platform
-        return LABEL_WORKERS
-    return max(1, min(LABEL_WORKERS, int(idle + 0.5)))
-
-
-def _size_hint(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0  # the job reports the problem itself
-
-
 _RECORD_COLUMNS = ("content_id", "role", "file_name", "format", "content_digest", "label_json", "key_id")
 
 
@@ -964,14 +866,6 @@ def _label_entry(record: LabelRecord) -> Entry:
 
 def _status(check: SignatureCheck) -> SignatureStatus:
     return SignatureStatus(integrity=check.integrity.value, key_id=check.key_id, reason=check.reason)
-
-
-def _os_error(exc: OSError) -> FileError:
-    return FileError(
-        code="os_error",
-        message=f"{exc.filename or ''}: {exc.strerror or exc}",
-        message_zh=f"无法读写文件：{exc.filename or ''}（{exc.strerror or exc}）",
-    )
 
 
 class _KeyFile(Protocol):
