@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,33 @@ def test_platform_propagation_keeps_the_producer_keys(sg: Synthguard, tmp_path: 
     inspection = sg.inspect_file(path)
     assert inspection.integrity == "intact"
     assert inspection.producer is not None and inspection.propagator is not None
+
+
+@pytest.mark.parametrize(("producer_digest", "platform_digest"), [("sha256", "blake3"), ("blake3", "sha256")])
+def test_sg1_and_sg2_signatures_verify_side_by_side(
+    settings: Settings, tmp_path: Path, producer_digest: str, platform_digest: str
+) -> None:
+    """A label made before SG2 (or with SYNTHGUARD_LABEL_DIGEST=sha256) meets a platform on the other
+    form: each signature is checked against the content digest of its own algorithm."""
+    path = make_jpeg(tmp_path / "a.jpg")
+    scheme = {"sha256": "SG1.", "blake3": "SG2."}
+    with Synthguard.open(settings.model_copy(update={"label_digest": producer_digest})) as producer:
+        made = producer.label_file(path)
+    with Synthguard.open(settings.model_copy(update={"label_digest": platform_digest})) as platform:
+        shared = platform.propagate_file(path)
+        assert made.label is not None and made.label["ReservedCode1"].startswith(scheme[producer_digest])
+        assert shared.label is not None and shared.label["ReservedCode2"].startswith(scheme[platform_digest])
+        inspection = platform.inspect_file(path)
+        assert inspection.integrity == "intact"
+        assert inspection.producer is not None and inspection.producer.integrity == "intact"
+        assert inspection.propagator is not None and inspection.propagator.integrity == "intact"
+        other = make_jpeg(tmp_path / "b.jpg", size=(65, 48))
+        implicit.write_label(other, AIGCLabel(**shared.label))
+        swapped = platform.inspect_file(other)
+        assert swapped.producer is not None and swapped.producer.integrity == "content-altered"
+        assert swapped.propagator is not None and swapped.propagator.integrity == "content-altered"
+        entry = platform.ledger.select()[-1]
+        assert f"content_{platform_digest}" in json.loads(entry.leaf)["refs"]
 
 
 def test_unlabeled_upload_propagated_as_suspected(sg: Synthguard, tmp_path: Path) -> None:

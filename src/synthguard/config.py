@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         description="ReservedCode1 form: ed25519 (SG1, signs label + content) or sm2 "
         "(TC260-PG-202511A SecurityData, SM3withSM2).",
     )
+    label_digest: Literal["blake3", "sha256"] = Field(
+        default="blake3",
+        description="Content digest inside synthguard signatures: blake3 (SG2, ~3.5x faster) or "
+        "sha256 (SG1). Both verify either way; SM2 SecurityData always binds SHA-256.",
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     filing_number: str = Field(default="", description="Algorithm filing number shown with labels (Art. 19).")
     filing_url: str = Field(default="", description="Link to the public filing record (Art. 19).")

@@ -39,8 +39,10 @@ from synthguard.labels.sign import (
     b64url,
     check_producer,
     check_propagator,
+    label_digests,
     sign_producer,
     sign_propagator,
+    signing_digest,
     unb64url,
 )
 from synthguard.results import Inspection, LabelOutcome, SignatureStatus
@@ -227,7 +229,7 @@ class Synthguard:
         outs = out_paths or [None] * len(paths)
         ids = produce_ids or [None] * len(paths)
         jobs: list[batch.Job] = list(zip(paths, outs, ids, strict=True))
-        spec = batch.ProducerSpec(producer, label, self.producer_signer, self.settings.fsync)
+        spec = self._producer_spec(producer, label)
 
         def stage(job: batch.Job) -> _Pending | Produced:
             if explicit_options is None and watermark is False:
@@ -272,6 +274,11 @@ class Synthguard:
                     staged.staged.discard()
                 raise
         return outcomes
+
+    def _producer_spec(self, producer: str, label: str) -> batch.ProducerSpec:
+        signer = self.producer_signer
+        digest = signing_digest(signer, self.settings.label_digest)
+        return batch.ProducerSpec(producer, label, signer, self.settings.fsync, digest)
 
     def _adopt(self, result: _Pending | Produced) -> _Pending:
         if isinstance(result, _Pending):
@@ -374,7 +381,7 @@ class Synthguard:
                 pending.outcome.watermark = detail
                 pending.record.file_name = path.name[:255]
                 return pending
-        spec = batch.ProducerSpec(producer, label, self.producer_signer, self.settings.fsync)
+        spec = self._producer_spec(producer, label)
         return self._pending(batch.produce(spec, (path, out, content_id)), role="produce")
 
     def _stage(
@@ -383,6 +390,7 @@ class Synthguard:
         target: Path,
         src: BinaryIO,
         plugin: implicit.FormatPlugin,
+        algorithm: str,
         digest: bytes,
         aigc: AIGCLabel,
         *,
@@ -391,9 +399,8 @@ class Synthguard:
         """The record and outcome of a label about to be written, and its staged temp file."""
         staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
         try:
-            return self._pending(
-                Produced(path, target, plugin.name, digest, aigc, aigc.to_json(), staged), role=role
-            )
+            produced = Produced(path, target, plugin.name, algorithm, digest, aigc, aigc.to_json(), staged)
+            return self._pending(produced, role=role)
         except BaseException:
             staged.discard()
             raise
@@ -421,12 +428,12 @@ class Synthguard:
             label=aigc.to_dict(),
             key_id=key_id,
         )
-        return _Pending(outcome, record, produced.staged)
+        return _Pending(outcome, record, produced.staged, produced.algorithm)
 
     def _commit_records(self, batch: Sequence[_Pending]) -> None:
         """Commit the records (and ledger entries) of staged files; on failure no file is renamed."""
         try:
-            self._save_records([pending.record for pending in batch])
+            self._save_records(list(batch))
         except BaseException:
             for pending in batch:
                 pending.staged.discard()
@@ -453,7 +460,7 @@ class Synthguard:
                 pending.outcome.error = os_error(exc)
         batch.clear()
 
-    def _save_records(self, pending: list[LabelRecord]) -> None:
+    def _save_records(self, pending: list[_Pending]) -> None:
         if not pending:
             return
         # Evidence (Art. 16): one ledger entry per label issued. When the ledger shares the store's
@@ -463,12 +470,12 @@ class Synthguard:
         bind = self.sessions.kw.get("bind")
         if bind is not None and self.ledger.shares_database(bind):
             with self.ledger.transaction() as conn:
-                _insert_records(conn, pending)
-                self.ledger.record_many([_label_entry(r) for r in pending], conn=conn)
+                _insert_records(conn, [p.record for p in pending])
+                self.ledger.record_many([_label_entry(p) for p in pending], conn=conn)
         else:
             with self.sessions.begin() as session:
-                _insert_records(session.connection(), pending)
-            self.ledger.record_many([_label_entry(r) for r in pending])
+                _insert_records(session.connection(), [p.record for p in pending])
+            self.ledger.record_many([_label_entry(p) for p in pending])
         pending.clear()
 
     # --- propagating ----------------------------------------------------------------------------
@@ -492,16 +499,17 @@ class Synthguard:
         LabelValue.parse(label)
         pid = propagate_id or new_content_id()
         target = out or path
+        algorithm = signing_digest(self.signer, self.settings.label_digest)
         with implicit.open_source(path) as src:
             plugin = implicit.files.open_plugin(src, path.name)
             finding = implicit.evaluate(plugin.name, plugin.read(src))
-            digest = plugin.content_digest(src)
+            digest = implicit.digest_opened(plugin, src, algorithm)
             if finding.label is not None:
                 aigc = finding.label.replace(ContentPropagator=platform, PropagateID=pid, ReservedCode2="")
             else:
-                aigc = sign_producer(AIGCLabel.produce(platform, pid, label), digest, self.signer)
-            aigc = sign_propagator(aigc, digest, self.signer)
-            pending = self._stage(path, target, src, plugin, digest, aigc, role="propagate")
+                aigc = sign_producer(AIGCLabel.produce(platform, pid, label), digest, self.signer, algorithm)
+            aigc = sign_propagator(aigc, digest, self.signer, algorithm)
+            pending = self._stage(path, target, src, plugin, algorithm, digest, aigc, role="propagate")
         # Record first, rename second, as for producer labels (see _finish_batch).
         self._commit_records([pending])
         pending.staged.commit()
@@ -514,8 +522,11 @@ class Synthguard:
         with open(path, "rb") as src:
             plugin = implicit.files.open_plugin(src, path.name)
             finding = implicit.evaluate(plugin.name, plugin.read(src))
-            digest = plugin.content_digest(src) if check_signatures and finding.label else b""
-        return self._inspection(str(path), finding, digest if check_signatures else None)
+            digests: dict[str, bytes] = {}
+            if check_signatures and finding.label:
+                for algorithm in label_digests(finding.label):
+                    digests[algorithm] = implicit.digest_opened(plugin, src, algorithm)
+        return self._inspection(str(path), finding, digests if check_signatures else None)
 
     def inspect_files(
         self, paths: Iterable[Path], *, check_signatures: bool = True, progress: Progress | None = None
@@ -532,7 +543,7 @@ class Synthguard:
                 progress(1)
         return results
 
-    def _inspection(self, source: str, finding: LabelFinding, digest: bytes | None) -> Inspection:
+    def _inspection(self, source: str, finding: LabelFinding, digests: dict[str, bytes] | None) -> Inspection:
         label = finding.label
         result = Inspection(
             source=source,
@@ -550,13 +561,13 @@ class Synthguard:
             return result
         result.display_zh = label.value.text_zh
         result.display_en = label.value.text_en
-        if digest is None:
+        if digests is None:
             return result
-        producer = check_producer(label, digest, self.public_key)
+        producer = check_producer(label, digests, self.public_key)
         checks = [producer]
         result.producer = _status(producer)
         if label.ReservedCode2:
-            propagator = check_propagator(label, digest, self.public_key)
+            propagator = check_propagator(label, digests, self.public_key)
             checks.append(propagator)
             result.propagator = _status(propagator)
         result.integrity = min(checks, key=lambda c: _SEVERITY.index(c.integrity)).integrity.value
@@ -829,6 +840,7 @@ class _Pending:
     outcome: LabelOutcome
     record: LabelRecord
     staged: implicit.Staged
+    algorithm: str  # of the record's content digest
 
 
 _RECORD_COLUMNS = ("content_id", "role", "file_name", "format", "content_digest", "label_json", "key_id")
@@ -848,15 +860,17 @@ def _insert_records(conn: Connection, records: Sequence[LabelRecord]) -> None:
         record.created_at = now
 
 
-def _label_entry(record: LabelRecord) -> Entry:
+def _label_entry(pending: _Pending) -> Entry:
+    """The ledger entry of a label: the content digest goes under ``content_<algorithm>``."""
     from synthguard.ledger import Entry
 
+    record = pending.record
     return Entry(
         "label.issued" if record.role == "produce" else "label.propagated",
         record.content_id,
         {
             "format": record.format,
-            "content_sha256": record.content_digest,
+            f"content_{pending.algorithm}": record.content_digest,
             "label_sha256": hashlib.sha256(record.label_json.encode("utf-8")).hexdigest(),
             "key_id": record.key_id,
         },

@@ -67,3 +67,30 @@ def test_propagator_signature_covers_the_producer_signature() -> None:
 def test_foreign_reserved_code_is_unsigned_not_altered() -> None:
     label = AIGCLabel.produce(PRODUCER, "id-1").replace(ReservedCode1="0123abcd" * 5)
     assert check_producer(label, DIGEST, _lookup()).integrity is Integrity.UNSIGNED
+
+
+def test_sg2_seals_a_blake3_digest_and_sg1_labels_still_verify() -> None:
+    from synthguard.labels.sign import digest_algorithm, label_digests
+
+    signer = Ed25519Signer.generate()
+    blake = hashlib.sha256(b"stand-in for a BLAKE3 digest").digest()
+    digests = {"sha256": DIGEST, "blake3": blake}
+    new = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), blake, signer, "blake3")
+    old = sign_producer(AIGCLabel.produce(PRODUCER, "id-1"), DIGEST, signer)
+    assert new.ReservedCode1.startswith("SG2.") and old.ReservedCode1.startswith("SG1.")
+    assert digest_algorithm(new.ReservedCode1) == "blake3" and digest_algorithm(old.ReservedCode1) == "sha256"
+    for label in (new, old):
+        assert check_producer(label, digests, _lookup(signer)).integrity is Integrity.INTACT
+    # Each signature is checked against the digest of its own algorithm, not the other one.
+    swapped = {"sha256": blake, "blake3": DIGEST}
+    for label in (new, old):
+        assert check_producer(label, swapped, _lookup(signer)).integrity is Integrity.CONTENT_ALTERED
+    # A platform signing SG2 over an SG1 producer label: both algorithms are needed to check it.
+    mixed = sign_propagator(
+        old.replace(ContentPropagator=PLATFORM, PropagateID="p-1"), blake, signer, "blake3"
+    )
+    assert label_digests(mixed) == {"sha256", "blake3"}
+    assert check_propagator(mixed, digests, _lookup(signer)).integrity is Integrity.INTACT
+    # Renaming the scheme (SG2 -> SG1) is a label change: each scheme signs under its own domain.
+    renamed = new.replace(ReservedCode1="SG1." + new.ReservedCode1[4:])
+    assert check_producer(renamed, digests, _lookup(signer)).integrity is Integrity.LABEL_ALTERED

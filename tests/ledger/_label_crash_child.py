@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from synthguard.config import Settings
-from synthguard.core import Synthguard
+from synthguard.core import Synthguard, _Pending
+from synthguard.labels.implicit import Staged
+from synthguard.results import LabelOutcome
 from synthguard.store import LabelRecord
 from tests.conftest import PLATFORM, PRODUCER
 
@@ -36,7 +38,9 @@ def main() -> None:
                 )
                 for k in range(1 + n % 3)
             ]
-            sg._save_records(list(batch))
+            # Nothing is staged: only the records and their entries are under test.
+            unstaged = Staged(data_dir / "none", data_dir / "none", 0)
+            sg._save_records([_Pending(LabelOutcome(source="a.png"), r, unstaged, "sha256") for r in batch])
             os.write(1, "".join(f"{r.id}\n" for r in batch).encode())
             n += 1
 

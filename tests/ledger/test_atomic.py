@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from synthguard.config import Settings
-from synthguard.core import Synthguard
+from synthguard.core import Synthguard, _Pending
+from synthguard.labels.implicit import Staged
 from synthguard.ledger import Ledger
 from synthguard.ledger.log import MerkleLog
+from synthguard.results import LabelOutcome
 from synthguard.store import LabelRecord
 from tests.conftest import make_png
 from tests.ledger.conftest import FakeClock
@@ -175,5 +177,6 @@ def test_label_records_in_another_database_still_get_their_entries(tmp_path: Pat
             label_json="{}",
             key_id="k",
         )
-        sg._save_records([record])
+        unstaged = Staged(tmp_path / "none", tmp_path / "none", 0)
+        sg._save_records([_Pending(LabelOutcome(source="a"), record, unstaged, "sha256")])
         assert [e.content_id for e in sg.ledger.select()] == ["C"]

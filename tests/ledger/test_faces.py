@@ -177,6 +177,7 @@ def test_label_files_logs_every_file_in_one_batch(settings: Settings, tmp_path: 
         entries = sg.ledger.select()
         assert [e.content_id for e in entries] == [o.content_id for o in outcomes]
         refs = json.loads(entries[0].leaf)["refs"]
-        assert set(refs) == {"format", "content_sha256", "label_sha256", "key_id"}
+        # The content digest is named by its algorithm: BLAKE3 for the default SG2 signatures.
+        assert set(refs) == {"format", "content_blake3", "label_sha256", "key_id"}
         propagated = sg.propagate_file(paths[0])
         assert sg.ledger.select(content_id=propagated.content_id)[0].event_type == "label.propagated"

@@ -76,6 +76,7 @@ class ProducerSpec:
     label: str
     signer: Signer
     fsync: bool
+    digest: str = "sha256"  # the content digest algorithm the signature holds (see signing_digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class Produced:
     source: Path
     target: Path
     format: str
+    algorithm: str  # of ``digest``, the content digest the label's own signature holds
     digest: bytes
     label: AIGCLabel
     label_json: str
@@ -100,11 +102,11 @@ def produce(spec: ProducerSpec, job: Job) -> Produced:
     target = out or path
     with implicit.open_source(path) as src:
         plugin = implicit.files.open_plugin(src, path.name)
-        digest = plugin.content_digest(src)
+        digest = implicit.digest_opened(plugin, src, spec.digest)
         label = AIGCLabel.produce(spec.producer, given_id or new_content_id(), spec.label)
-        aigc = sign_producer(label, digest, spec.signer)
+        aigc = sign_producer(label, digest, spec.signer, spec.digest)
         staged = implicit.stage_opened(plugin, src, aigc, target, fsync=spec.fsync, like=path)
-    return Produced(path, target, plugin.name, digest, aigc, aigc.to_json(), staged)
+    return Produced(path, target, plugin.name, spec.digest, digest, aigc, aigc.to_json(), staged)
 
 
 def file_error(exc: SynthguardError) -> FileError:

@@ -3,7 +3,13 @@
 GB 45438 Annex E f)/i) leave these fields to each party's own integrity protection; the value must
 still satisfy item j) (printable ASCII, no space, ``"`` or ``\\``). Our compact form is::
 
-    SG1.<key id: 16 hex>.<content digest: base64url SHA-256>.<signature: base64url Ed25519>
+    SG2.<key id: 16 hex>.<content digest: base64url BLAKE3-256>.<signature: base64url Ed25519>
+
+``SG1`` is the same form over a SHA-256 content digest. New labels use ``SG2`` unless the settings
+ask for SHA-256 (``SYNTHGUARD_LABEL_DIGEST=sha256``); both verify forever. Why BLAKE3: the content
+digest reads every byte of the file, and on a 370 KB photo SHA-256 (with the CPU's SHA extensions,
+0.21 ms) was a third of the CPU the whole label costs; BLAKE3 (the ``blake3`` package, the BLAKE3
+team's Rust implementation) takes 0.06 ms with the same 128-bit security level.
 
 The signature covers a domain-separated message: the producer's three keys (or, for a propagator,
 every key except ``ReservedCode2``, the producer's signature included) and the content digest, which
@@ -20,7 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,9 +40,20 @@ from synthguard.labels import security_data
 from synthguard.labels.model import AIGCLabel, Integrity
 from synthguard.labels.security_data import Sm2Signer
 
-SCHEME = "SG1"
+SCHEME = "SG1"  # the first form (SHA-256 content digest); still written on request, always read
+# Each synthguard signature form and the content digest algorithm its middle field holds.
+SCHEMES = {"SG1": "sha256", "SG2": "blake3"}
+SCHEME_FOR_DIGEST = {algorithm: scheme for scheme, algorithm in SCHEMES.items()}
 PRODUCER_DOMAIN = b"synthguard/aigc/producer/v1"
 PROPAGATOR_DOMAIN = b"synthguard/aigc/propagator/v1"
+# SG2 signs under its own domains, so the scheme (and with it the digest algorithm) is bound to the
+# signature: relabeling SG2 as SG1 breaks the signature instead of pointing the check at SHA-256.
+_DOMAINS = {
+    ("SG1", PRODUCER_DOMAIN): PRODUCER_DOMAIN,
+    ("SG1", PROPAGATOR_DOMAIN): PROPAGATOR_DOMAIN,
+    ("SG2", PRODUCER_DOMAIN): b"synthguard/aigc/producer/v2",
+    ("SG2", PROPAGATOR_DOMAIN): b"synthguard/aigc/propagator/v2",
+}
 ALGORITHM = "ed25519"
 
 
@@ -128,27 +145,57 @@ def propagator_fields(label: AIGCLabel) -> list[str]:
     ]
 
 
-def _seal(signer: Signer, domain: bytes, fields: list[str], digest: bytes) -> str:
-    signature = signer.sign(_message(domain, fields, digest))
-    return f"{SCHEME}.{signer.key_id}.{b64url(digest)}.{b64url(signature)}"
+def _seal(signer: Signer, domain: bytes, fields: list[str], digest: bytes, algorithm: str) -> str:
+    scheme = SCHEME_FOR_DIGEST[algorithm]
+    signature = signer.sign(_message(_DOMAINS[scheme, domain], fields, digest))
+    return f"{scheme}.{signer.key_id}.{b64url(digest)}.{b64url(signature)}"
 
 
-def sign_producer(label: AIGCLabel, digest: bytes, signer: Signer) -> AIGCLabel:
-    """Fill ``ReservedCode1`` for ``label`` over ``digest`` (SHA-256 of the content bytes).
+def signing_digest(signer: Signer, preferred: str) -> str:
+    """The content digest algorithm ``signer``'s seal holds: SM2 SecurityData binds SHA-256."""
+    return "sha256" if isinstance(signer, Sm2Signer) else preferred
 
-    An SM2 signer writes the TC260-PG-202511A ``SecurityData`` form instead of ``SG1``.
+
+def sign_producer(label: AIGCLabel, digest: bytes, signer: Signer, algorithm: str = "sha256") -> AIGCLabel:
+    """Fill ``ReservedCode1`` for ``label`` over ``digest``, the content digest made with ``algorithm``.
+
+    An SM2 signer writes the TC260-PG-202511A ``SecurityData`` form instead (its binding is SHA-256:
+    ask :func:`signing_digest` which digest to compute).
     """
     if isinstance(signer, Sm2Signer):
         return label.replace(ReservedCode1=security_data.seal(label, digest, signer))
-    return label.replace(ReservedCode1=_seal(signer, PRODUCER_DOMAIN, producer_fields(label), digest))
+    sealed = _seal(signer, PRODUCER_DOMAIN, producer_fields(label), digest, algorithm)
+    return label.replace(ReservedCode1=sealed)
 
 
-def sign_propagator(label: AIGCLabel, digest: bytes, signer: Signer) -> AIGCLabel:
+def sign_propagator(label: AIGCLabel, digest: bytes, signer: Signer, algorithm: str = "sha256") -> AIGCLabel:
     """Fill ``ReservedCode2``; the producer's keys and signature are inputs, never changed."""
-    return label.replace(ReservedCode2=_seal(signer, PROPAGATOR_DOMAIN, propagator_fields(label), digest))
+    sealed = _seal(signer, PROPAGATOR_DOMAIN, propagator_fields(label), digest, algorithm)
+    return label.replace(ReservedCode2=sealed)
+
+
+def digest_algorithm(sealed: str) -> str:
+    """The content digest algorithm a ReservedCode value was sealed over (SHA-256 if not ours)."""
+    if security_data.is_security_data(sealed):
+        return "sha256"
+    return SCHEMES.get(sealed.split(".", 1)[0], "sha256")
+
+
+def label_digests(label: AIGCLabel) -> set[str]:
+    """Every content digest algorithm needed to check both of ``label``'s signatures."""
+    needed = {digest_algorithm(label.ReservedCode1)}
+    if label.ReservedCode2:
+        needed.add(digest_algorithm(label.ReservedCode2))
+    return needed
 
 
 PublicKeyLookup = Callable[[str], bytes | None]
+# The file's content digest: one value (any algorithm: tests, single-algorithm callers) or by algorithm.
+Digests = bytes | Mapping[str, bytes]
+
+
+def _digest(digests: Digests, algorithm: str) -> bytes:
+    return digests if isinstance(digests, bytes) else digests[algorithm]
 
 
 @dataclass(frozen=True)
@@ -159,14 +206,15 @@ class SignatureCheck:
 
 
 def _check(
-    sealed: str, domain: bytes, fields: list[str], digest: bytes, lookup: PublicKeyLookup
+    sealed: str, domain: bytes, fields: list[str], digests: Digests, lookup: PublicKeyLookup
 ) -> SignatureCheck:
     if not sealed:
         return SignatureCheck(Integrity.UNSIGNED, reason="reserved field is empty")
     parts = sealed.split(".")
-    if len(parts) != 4 or parts[0] != SCHEME:
+    if len(parts) != 4 or parts[0] not in SCHEMES:
         return SignatureCheck(Integrity.UNSIGNED, reason="not a synthguard signature")
-    _, key_id, digest_text, signature_text = parts
+    scheme, key_id, digest_text, signature_text = parts
+    digest = _digest(digests, SCHEMES[scheme])
     try:
         signed_digest = unb64url(digest_text)
         signature = unb64url(signature_text)
@@ -176,7 +224,8 @@ def _check(
     if public is None:
         return SignatureCheck(Integrity.UNKNOWN_KEY, key_id, f"key {key_id} is not in the keyring")
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, _message(domain, fields, signed_digest))
+        message = _message(_DOMAINS[scheme, domain], fields, signed_digest)
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
     except (InvalidSignature, ValueError):
         return SignatureCheck(Integrity.LABEL_ALTERED, key_id, "signature does not match the label")
     if signed_digest != digest:
@@ -186,12 +235,13 @@ def _check(
     return SignatureCheck(Integrity.INTACT, key_id)
 
 
-def check_producer(label: AIGCLabel, digest: bytes, lookup: PublicKeyLookup) -> SignatureCheck:
+def check_producer(label: AIGCLabel, digests: Digests, lookup: PublicKeyLookup) -> SignatureCheck:
     if security_data.is_security_data(label.ReservedCode1):
-        integrity, key_id, reason = security_data.check(label, label.ReservedCode1, digest, lookup)
+        sha256 = _digest(digests, "sha256")
+        integrity, key_id, reason = security_data.check(label, label.ReservedCode1, sha256, lookup)
         return SignatureCheck(integrity, key_id, reason)
-    return _check(label.ReservedCode1, PRODUCER_DOMAIN, producer_fields(label), digest, lookup)
+    return _check(label.ReservedCode1, PRODUCER_DOMAIN, producer_fields(label), digests, lookup)
 
 
-def check_propagator(label: AIGCLabel, digest: bytes, lookup: PublicKeyLookup) -> SignatureCheck:
-    return _check(label.ReservedCode2, PROPAGATOR_DOMAIN, propagator_fields(label), digest, lookup)
+def check_propagator(label: AIGCLabel, digests: Digests, lookup: PublicKeyLookup) -> SignatureCheck:
+    return _check(label.ReservedCode2, PROPAGATOR_DOMAIN, propagator_fields(label), digests, lookup)

@@ -10,6 +10,7 @@ from synthguard.labels.implicit.files import (
     Staged,
     atomic_write,
     content_digest,
+    digest_opened,
     identify_path,
     open_source,
     read_label,
@@ -18,15 +19,25 @@ from synthguard.labels.implicit.files import (
     write_label,
     write_opened,
 )
-from synthguard.labels.implicit.registry import FormatPlugin, by_name, identify, plugins
+from synthguard.labels.implicit.registry import (
+    CONTENT_DIGESTS,
+    FormatPlugin,
+    by_name,
+    digest_algorithm,
+    identify,
+    plugins,
+)
 from synthguard.labels.implicit.verdict import evaluate
 
 __all__ = [
+    "CONTENT_DIGESTS",
     "FormatPlugin",
     "Staged",
     "atomic_write",
     "by_name",
     "content_digest",
+    "digest_algorithm",
+    "digest_opened",
     "evaluate",
     "identify",
     "identify_path",

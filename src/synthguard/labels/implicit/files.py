@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from synthguard.errors import UnsupportedFormat
-from synthguard.labels.implicit.registry import HEAD_BYTES, FormatPlugin, MemorySource, identify
+from synthguard.labels.implicit.registry import (
+    HEAD_BYTES,
+    FormatPlugin,
+    MemorySource,
+    digest_algorithm,
+    identify,
+)
 from synthguard.labels.implicit.verdict import evaluate
 from synthguard.labels.model import AIGCLabel, LabelFinding, RawLabel
 
@@ -63,11 +69,16 @@ def read_label(path: str | os.PathLike[str]) -> LabelFinding:
     return evaluate(plugin.name, raws)
 
 
-def content_digest(path: str | os.PathLike[str]) -> bytes:
-    """SHA-256 of the file's content bytes, excluding every metadata slot (see each format module)."""
+def content_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> bytes:
+    """The digest of the file's content bytes, excluding every metadata slot (see each format module)."""
     path = Path(path)
     with open(path, "rb") as src:
-        plugin = open_plugin(src, path.name)
+        return digest_opened(open_plugin(src, path.name), src, algorithm)
+
+
+def digest_opened(plugin: FormatPlugin, src: BinaryIO, algorithm: str = "sha256") -> bytes:
+    """``content_digest`` of a source the caller already opened and identified."""
+    with digest_algorithm(algorithm):
         return plugin.content_digest(src)
 
 

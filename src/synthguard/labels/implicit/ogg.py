@@ -39,7 +39,6 @@ only remux, which is not a metadata edit.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from typing import BinaryIO
 
 from synthguard.errors import CorruptFile, MetadataTooLarge, UnsupportedFormat
 from synthguard.labels.implicit import _vorbis
-from synthguard.labels.implicit.registry import FormatPlugin, file_size, read_exact
+from synthguard.labels.implicit.registry import FormatPlugin, Hasher, content_hasher, file_size, read_exact
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 FMT = "OGG"
@@ -369,7 +368,7 @@ def _flush(queue: list[_Out], dst: BinaryIO) -> None:
 @dataclass(slots=True)
 class _Digesting:
     stream: _Stream
-    hasher: hashlib._Hash
+    hasher: Hasher
     packets: int = 0
     granule: int = 0
 
@@ -383,7 +382,7 @@ def _content_digest(src: BinaryIO) -> bytes:
         page = _read_page(src, pos)
         pos += page.size
         if page.flags & _FLAG_BOS:
-            current[page.serial] = _Digesting(_start(page), hashlib.sha256())
+            current[page.serial] = _Digesting(_start(page), content_hasher())
             order.append(current[page.serial])
         state = current.get(page.serial)
         if state is None:
@@ -396,7 +395,7 @@ def _content_digest(src: BinaryIO) -> bytes:
         state.granule = page.granule
     if not order:
         raise CorruptFile(FMT, "no Ogg pages")
-    total = hashlib.sha256()
+    total = content_hasher()
     for state in order:
         state.hasher.update(bytes(state.stream.partial))
         total.update(state.hasher.digest() + struct.pack("<Q", state.granule))

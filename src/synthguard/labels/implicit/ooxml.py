@@ -36,7 +36,6 @@ embedded image changes it. CRC-32 alone would not do: it is not collision-resist
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import struct
@@ -50,7 +49,14 @@ from xml.parsers.expat import ExpatError
 
 from synthguard.errors import CorruptFile, UnsupportedFormat
 from synthguard.labels.implicit._slots import raw_label
-from synthguard.labels.implicit.registry import FormatPlugin, copy_range, file_size, hash_ranges, read_exact
+from synthguard.labels.implicit.registry import (
+    FormatPlugin,
+    content_hasher,
+    copy_range,
+    file_size,
+    hash_ranges,
+    read_exact,
+)
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 FMT = "OOXML"
@@ -594,7 +600,7 @@ def content_digest(src: BinaryIO) -> bytes:
     rels = _part(src, rels_member) if rels_member is not None else None
     excluded = set(METADATA_PARTS)
     excluded.update(name.lower() for kind, name in _relationship_targets(rels) if kind in METADATA_RELS)
-    manifest = hashlib.sha256(b"synthguard OOXML content v1\n")
+    manifest = content_hasher(b"synthguard OOXML content v1\n")
     ranges: list[tuple[int, int]] = []
     for member in sorted(archive.members, key=lambda m: m.name.encode("utf-8")):
         if member.key in excluded:

@@ -51,7 +51,6 @@ per-object keys, and writing a plaintext ``/AIGC`` would be garbage to every rea
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zlib
 from dataclasses import dataclass
@@ -62,7 +61,13 @@ import numpy as np
 from synthguard.errors import CorruptFile, MetadataTooLarge, UnsupportedFormat
 from synthguard.labels.implicit import _xmp
 from synthguard.labels.implicit._slots import is_wrapped
-from synthguard.labels.implicit.registry import FormatPlugin, copy_range, file_size, hash_ranges
+from synthguard.labels.implicit.registry import (
+    FormatPlugin,
+    content_hasher,
+    copy_range,
+    file_size,
+    hash_ranges,
+)
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 FMT = "PDF"
@@ -1137,9 +1142,9 @@ def content_digest(src: BinaryIO) -> bytes:
         refs: list[int] = []
         serial = bytearray()
         _canonical(doc.get(num, keep=False), serial, refs, src)
-        per_object[num] = hashlib.sha256(serial).digest()
+        per_object[num] = content_hasher(serial).digest()
         pending.extend(refs)
-    digest = hashlib.sha256(b"synthguard PDF content v1\n")
+    digest = content_hasher(b"synthguard PDF content v1\n")
     for num in sorted(per_object):
         digest.update(b"%d " % num + per_object[num])
     return digest.digest()

@@ -9,18 +9,56 @@ registry catches nothing, so a plugin bug surfaces as itself, never as "unsuppor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
+
+import blake3
 
 from synthguard.errors import CorruptFile, UnsupportedFormat
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 HEAD_BYTES = 64
 COPY_CHUNK_BYTES = 1 << 20
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes | bytearray | memoryview, /) -> object: ...
+
+    def digest(self) -> bytes: ...
+
+
+# Content digest algorithms a signature can name (see synthguard.labels.sign: SG1 sha256, SG2 blake3).
+CONTENT_DIGESTS: dict[str, Callable[[], Hasher]] = {"sha256": hashlib.sha256, "blake3": blake3.blake3}
+# Which one ``content_digest`` computes. A context variable rather than a parameter of every format
+# module's ``content_digest``: the selection rule (which bytes) is the format's, the algorithm is the
+# caller's, and most callers want the default.
+_content_algorithm: ContextVar[str] = ContextVar("content_algorithm", default="sha256")
+
+
+def content_hasher(prefix: bytes | bytearray = b"") -> Hasher:
+    """A hasher for the content digest being computed (format modules call this, never hashlib)."""
+    hasher = CONTENT_DIGESTS[_content_algorithm.get()]()
+    if prefix:
+        hasher.update(prefix)
+    return hasher
+
+
+@contextlib.contextmanager
+def digest_algorithm(algorithm: str) -> Iterator[None]:
+    """``content_digest`` calls inside the block compute ``algorithm`` ("sha256", "blake3")."""
+    if algorithm not in CONTENT_DIGESTS:
+        raise ValueError(f"unknown content digest {algorithm!r}; known: {', '.join(CONTENT_DIGESTS)}")
+    token = _content_algorithm.set(algorithm)
+    try:
+        yield
+    finally:
+        _content_algorithm.reset(token)
 
 
 @dataclass(frozen=True)
@@ -31,9 +69,9 @@ class FormatPlugin:
     * ``read(src)`` returns every AIGC carrier found (duplicates are a verdict, not an error).
     * ``write(src, dst, label)`` writes the whole file to ``dst`` with exactly one label in the
       format's carrier; only metadata bytes differ from ``src``. ``None`` for read-only formats.
-    * ``content_digest(src)`` is SHA-256 over the bytes that carry the content, excluding every
-      metadata slot, so labeling and propagating never change it; the module docstring states the
-      selection rule.
+    * ``content_digest(src)`` hashes the bytes that carry the content, excluding every metadata
+      slot, so labeling and propagating never change it; the module docstring states the selection
+      rule. The algorithm is the caller's (:func:`digest_algorithm`, SHA-256 by default).
     """
 
     name: str
@@ -176,8 +214,8 @@ def copy_range(src: BinaryIO, dst: BinaryIO, start: int, length: int, fmt: str =
 
 
 def hash_ranges(src: BinaryIO, ranges: list[tuple[int, int]], fmt: str = "file") -> bytes:
-    """SHA-256 over ``(start, length)`` ranges of ``src``, in order."""
-    digest = hashlib.sha256()
+    """The content digest (see :func:`digest_algorithm`) over ``(start, length)`` ranges of ``src``."""
+    digest = content_hasher()
     if isinstance(src, MemorySource):
         for start, length in ranges:
             if length > 0:

@@ -30,7 +30,6 @@ and tifffile's in-place tag edit cannot add a tag that is not already there.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -39,6 +38,7 @@ from synthguard.errors import CorruptFile, MetadataTooLarge
 from synthguard.labels.implicit import _xmp
 from synthguard.labels.implicit.registry import (
     FormatPlugin,
+    content_hasher,
     copy_range,
     file_size,
     hash_ranges,
@@ -484,7 +484,7 @@ def _shape(tiff: Tiff, ifd: Ifd) -> bytes:
 
 def content_digest(src: BinaryIO) -> bytes:
     tiff = open_tiff(src)
-    digest = hashlib.sha256(b"synthguard TIFF content v1\n")
+    digest = content_hasher(b"synthguard TIFF content v1\n")
     images: list[Ifd] = []
     for ifd in tiff.chain:
         images.append(ifd)
