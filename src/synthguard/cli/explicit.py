@@ -20,8 +20,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from synthguard.cli import output
 from synthguard.cli.context import settings_of
 from synthguard.config import Settings
-from synthguard.core import Synthguard, file_error
+from synthguard.core import Synthguard
 from synthguard.errors import SynthguardError
+from synthguard.labels.batch import file_error
 from synthguard.labels.explicit import (
     ExplicitOptions,
     Notice,

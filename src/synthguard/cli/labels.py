@@ -144,8 +144,8 @@ def propagate(
     quiet: QuietOpt = False,
 ) -> None:
     """As a platform: add ContentPropagator/PropagateID/ReservedCode2, keeping the producer's keys."""
-    from synthguard.core import file_error
     from synthguard.errors import SynthguardError
+    from synthguard.labels.batch import file_error
 
     core = open_core(ctx)
     outcomes: list[LabelOutcome] = []
