@@ -180,3 +180,24 @@ def test_label_records_in_another_database_still_get_their_entries(tmp_path: Pat
         unstaged = Staged(tmp_path / "none", tmp_path / "none", 0)
         sg._save_records([_Pending(LabelOutcome(source="a"), record, unstaged, "sha256")])
         assert [e.content_id for e in sg.ledger.select()] == ["C"]
+
+
+def test_next_seq_names_the_seq_an_entry_of_the_open_transaction_gets(ledger: Ledger) -> None:
+    """A row can hold its entry's seq before the entry is written (the gateway's decision rows):
+    the seq ``next_seq`` names is the one ``record_many`` gives, batch after batch, unless the
+    entry's idempotency key is already logged (then the first entry's seq comes back)."""
+    from synthguard.ledger import Entry
+
+    ledger.record("label.issued", "cid-first", idem_key="first")
+    with ledger.transaction() as conn:
+        first = ledger.next_seq(conn)
+        appended = ledger.record_many(
+            [Entry("label.issued", "cid-a"), Entry("label.issued", "cid-b")], conn=conn
+        )
+        assert [a.seq for a in appended] == [first, first + 1]
+        assert ledger.next_seq(conn) == first + 2
+        (again,) = ledger.record_many([Entry("label.issued", "cid-first", idem_key="first")], conn=conn)
+        assert again.duplicate and again.seq == 0 != ledger.next_seq(conn) - 1
+        (last,) = ledger.record_many([Entry("label.issued", "cid-c")], conn=conn)
+        assert last.seq == first + 2
+    assert ledger.record("label.issued", "cid-d").seq == first + 3

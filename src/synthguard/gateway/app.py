@@ -69,6 +69,9 @@ def create_app(settings: Settings, core: Synthguard | None = None) -> FastAPI:
     from synthguard.gateway.routes.governance import router as governance_router
 
     app.include_router(governance_router)
+    from synthguard.gateway.openai_proxy import FastRoutes
+
+    app.add_middleware(FastRoutes)  # added first, so it runs inside FilingHeader
     app.add_middleware(FilingHeader)
     app.mount("/static", StaticFiles(directory=str(console_dir / "static")), name="static")
     return app

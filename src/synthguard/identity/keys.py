@@ -4,8 +4,11 @@ A key is ``sk-<key_id>-<secret>``; the store keeps ``key_id`` (to list and revok
 of the whole key. SHA-256 rather than a password hash: the secret is 192 random bits, so there is
 nothing to brute-force and the lookup must cost microseconds on every request.
 
-The per-minute counter and the quota live in the store (``api_key_windows``, ``api_keys.used``) and
-are bumped with single UPDATE statements, so two gateway replicas enforce one limit between them.
+The per-minute counter and the quota live in the store (``api_key_windows``, ``api_keys.used``), so
+two gateway replicas enforce one limit between them. :meth:`ApiKeys.charge` bumps them with one
+conditional UPDATE each (exact across replicas); the gateway instead reads them at admission and
+charges through a :class:`ChargeBook` written with its next evidence commit (exact within one
+gateway, soft between replicas by one commit window: see the class).
 Admin keys (``role="admin"``) open the admin endpoints; scopes narrow what a key may call.
 """
 
@@ -15,15 +18,36 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Select, Table, bindparam, delete, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool
 
-from synthguard.errors import AuthenticationFailed, InvalidIdentity, NotFound, QuotaExceeded, RateLimited
+from synthguard.errors import (
+    AuthenticationFailed,
+    InvalidIdentity,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+)
 from synthguard.identity.users import UserView, user_view
 from synthguard.store.models import ApiKey, ApiKeyWindow, IdentityOrg, IdentityUser, utcnow
 
@@ -92,6 +116,10 @@ def _info(row: ApiKey, user_name: str) -> KeyInfo:
 class ApiKeys:
     def __init__(self, sessions: sessionmaker[Session], *, rate_per_min: int = 0, quota: int = 0) -> None:
         self.sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
+        url = self._engine.url
+        self._file_sqlite = url.get_backend_name() == "sqlite" and (url.database or ":memory:") != ":memory:"
+        self._reader: Engine | None = None
         self.default_rate = rate_per_min
         self.default_quota = quota
 
@@ -179,36 +207,6 @@ class ApiKeys:
             raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
         return _info(row, user_name)
 
-    def admit(
-        self, plain: str, check: Callable[[KeyInfo, UserView], None], *, now: float | None = None
-    ) -> tuple[KeyInfo, UserView]:
-        """The gateway's per-request step in one call: the key, its owner as it stands in the store
-        now, ``check`` (scope and status gate; raising refuses the request uncharged), then
-        :meth:`charge`. One query reads key, user and organisation together, so a revocation, ban or
-        quota change written by any replica applies to the very next request: nothing is cached."""
-        if not plain.startswith(PREFIX) or len(plain) > 200:
-            raise AuthenticationFailed(
-                "send your API key as 'Authorization: Bearer sk-...'",
-                message_zh="请以 Authorization: Bearer sk-... 发送 API 密钥",
-            )
-        # Core statements on one connection (no ORM entities, no identity map): this runs on
-        # every gateway request, and the ORM's per-row bookkeeping was most of its cost.
-        with self.sessions() as session:
-            conn = session.connection()
-            found = conn.execute(_ADMIT, {"secret": _hash(plain)}).first()
-            if found is None:
-                raise AuthenticationFailed("incorrect API key provided", message_zh="API 密钥不正确")
-            if found.k_revoked_at is not None:
-                raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
-            key, user = _admitted_key(found), user_view(found, found.org_name or "")
-            check(key, user)  # raising leaves the transaction uncommitted: nothing is charged
-            minute = _minute(now)
-            if key.rate_per_min:
-                _ensure_window(self.sessions, key.key_id, minute)
-            _bump(conn, key, minute)
-            session.commit()
-        return key, user
-
     def charge(self, key: KeyInfo, *, now: float | None = None) -> None:
         """Count one request against the key's minute window and quota, or refuse it (429).
 
@@ -220,6 +218,144 @@ class ApiKeys:
             _ensure_window(self.sessions, key.key_id, minute)
         with self.sessions.begin() as session:
             _bump(session.connection(), key, minute)
+
+    def lookup(self, plain: str, minute: int) -> tuple[KeyInfo, UserView, int]:
+        """Key, owner and the key's request count in ``minute`` as the store has them now, read
+        only (no transaction, no write lock): the gateway's admission before :class:`ChargeBook`.
+
+        On SQLite a WAL read never waits for a writer, so the gateway calls this on its event loop
+        (one connection kept for that thread, no pool checkout); see :meth:`reads_never_block`.
+        """
+        if not plain.startswith(PREFIX) or len(plain) > 200:
+            _lookup_row(plain, None)  # raises the "send your key" error without a store read
+        engine = self._engine
+        if self._file_sqlite:
+            if self._reader is None:
+                # Event-loop reads: one connection per thread (the loop's own), outside the shared
+                # pool, so a loop-side lookup never waits for a connection worker threads hold.
+                self._reader = create_engine(
+                    engine.url, poolclass=SingletonThreadPool, connect_args={"check_same_thread": False}
+                )
+            engine = self._reader
+        with engine.connect() as conn:
+            row = conn.execute(_ADMIT_NOW, {"secret": _hash(plain), "minute": minute}).first()
+        key, user = _lookup_row(plain, row)
+        return key, user, int(row.w_count or 0) if row is not None else 0
+
+    def reads_never_block(self) -> bool:
+        """Whether :meth:`lookup` can run on an event loop: a file SQLite store in WAL mode, where a
+        read takes no lock a writer holds (PostgreSQL is a network round trip: a worker thread)."""
+        return self._file_sqlite
+
+    def close(self) -> None:
+        """Release the event-loop read connection (the gateway's shutdown)."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.dispose()
+
+    def apply_charges(self, conn: Connection, charges: Sequence[Charge]) -> None:
+        """Write charges admitted by a :class:`ChargeBook` in the caller's transaction: one UPDATE
+        per key and minute (``used``, ``last_used_at`` and, for a rate-limited key, the minute
+        window), whatever the number of requests."""
+        at = utcnow()
+        for charge in charges:
+            conn.execute(_ADD_USED, {"b_key": charge.key_id, "b_n": charge.n, "b_at": at})
+            if not charge.windowed:
+                continue
+            window = {"b_key": charge.key_id, "b_minute": charge.minute, "b_n": charge.n}
+            if not conn.execute(_ADD_WINDOW, window).rowcount:
+                _open_window(conn, charge.key_id, charge.minute)
+                conn.execute(_ADD_WINDOW, window)
+            if charge.minute % WINDOW_KEEP_MINUTES == 0:
+                conn.execute(
+                    _PRUNE_WINDOWS, {"b_key": charge.key_id, "b_before": charge.minute - WINDOW_KEEP_MINUTES}
+                )
+
+
+@dataclass(frozen=True)
+class Charge:
+    """``n`` admitted requests of one key in one minute, not yet written to the store."""
+
+    key_id: str
+    minute: int
+    windowed: bool  # the key has a per-minute limit: its window row counts these too
+    n: int
+
+
+class ChargeBook:
+    """The gateway's admission charges between its admission and its next group commit.
+
+    Charging each request with its own store transaction and worker-thread hop cost more than
+    the rest of the request's store work (measured); here admission reads the counters (no
+    write), :meth:`take` checks the limits against them plus what this book holds and counts the
+    request, and the evidence writer writes the book's charges in the same transaction as the
+    next group commit (:meth:`drain`, :meth:`settle`).
+
+    What that means for the limits, documented and tested: within one gateway process they are
+    exact (the book adds every request admitted here and not yet written, and a read that may
+    already include a written charge is only counted twice, never missed, so the error is on
+    the refusing side). Between replicas they are soft by one commit window: another replica
+    sees this one's charges once they are committed, a few milliseconds under load (at most
+    ``CHARGE_FLUSH_S`` when idle), so replicas admitting the same key in that window can pass
+    its limit by the requests they admitted in it. A process killed before the commit loses its
+    pending charges (never the evidence: no answer leaves before its own commit).
+
+    Not thread-safe: one book per event loop, used from that loop only.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, int, bool], int] = {}
+        self._inflight: dict[tuple[str, int, bool], int] = {}
+
+    def take(self, key: KeyInfo, window_count: int, minute: int) -> None:
+        """Count one request of ``key`` or refuse it (429): ``key.used`` and ``window_count`` are
+        the store's counters as read at admission, this book adds its own."""
+        if key.rate_per_min:
+            local = self._held(key.key_id, minute)
+            if window_count + local >= key.rate_per_min:
+                raise RateLimited(
+                    f"rate limit of {key.rate_per_min} requests per minute reached for this key",
+                    message_zh=f"该密钥每分钟最多 {key.rate_per_min} 次请求",
+                )
+        if key.quota and key.used + self._held(key.key_id, None) >= key.quota:
+            raise QuotaExceeded(
+                f"this key's quota of {key.quota} requests is used up",
+                message_zh=f"该密钥 {key.quota} 次配额已用完",
+            )
+        slot = (key.key_id, minute, bool(key.rate_per_min))
+        self._pending[slot] = self._pending.get(slot, 0) + 1
+
+    def pending(self) -> bool:
+        return bool(self._pending)
+
+    def drain(self) -> list[Charge]:
+        """The charges to write in the transaction about to start (held until :meth:`settle`)."""
+        out = [Charge(k, m, w, n) for (k, m, w), n in self._pending.items()]
+        for slot, n in self._pending.items():
+            self._inflight[slot] = self._inflight.get(slot, 0) + n
+        self._pending.clear()
+        return out
+
+    def settle(self, charges: Sequence[Charge], committed: bool) -> None:
+        """After the transaction: committed charges are the store's now; failed ones wait for the
+        next transaction."""
+        for c in charges:
+            slot = (c.key_id, c.minute, c.windowed)
+            left = self._inflight.get(slot, 0) - c.n
+            if left > 0:
+                self._inflight[slot] = left
+            else:
+                self._inflight.pop(slot, None)
+            if not committed:
+                self._pending[slot] = self._pending.get(slot, 0) + c.n
+
+    def _held(self, key_id: str, minute: int | None) -> int:
+        total = 0
+        for book in (self._pending, self._inflight):
+            for (k, m, _), n in book.items():
+                if k == key_id and (minute is None or m == minute):
+                    total += n
+        return total
 
 
 _KEYS = cast(Table, ApiKey.__table__)
@@ -242,6 +378,22 @@ _CHARGE = (
     .values(used=_KEYS.c.used + 1, last_used_at=bindparam("b_at"))
 )
 _CHARGE_QUOTA = _CHARGE.where(_KEYS.c.used < _KEYS.c.quota)
+# ChargeBook charges, already admitted: plain increments by the number of requests.
+_ADD_USED = (
+    update(_KEYS)
+    .where(_KEYS.c.key_id == bindparam("b_key"))
+    .values(used=_KEYS.c.used + bindparam("b_n"), last_used_at=bindparam("b_at"))
+)
+_ADD_WINDOW = (
+    update(_WINDOWS)
+    .where(_WINDOWS.c.key_id == bindparam("b_key"), _WINDOWS.c.minute == bindparam("b_minute"))
+    .values(count=_WINDOWS.c.count + bindparam("b_n"))
+)
+# A minute's window row, created by whichever replica charges first; the others' inserts do nothing.
+_OPEN_WINDOW: dict[str, Insert] = {
+    "sqlite": sqlite.insert(_WINDOWS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_WINDOWS).on_conflict_do_nothing(),
+}
 _PRUNE_WINDOWS = delete(_WINDOWS).where(
     _WINDOWS.c.key_id == bindparam("b_key"), _WINDOWS.c.minute < bindparam("b_before")
 )
@@ -262,6 +414,13 @@ def _admit_query() -> Select[Any]:
 
 
 _ADMIT = _admit_query()
+# The same row plus the key's request count in one minute (NULL: no request yet that minute).
+_ADMIT_NOW = _ADMIT.add_columns(
+    select(_WINDOWS.c.count)
+    .where(_WINDOWS.c.key_id == ApiKey.__table__.c.key_id, _WINDOWS.c.minute == bindparam("minute"))
+    .scalar_subquery()
+    .label("w_count")
+)
 
 
 def _admitted_key(row: Row[Any]) -> KeyInfo:
@@ -282,6 +441,19 @@ def _admitted_key(row: Row[Any]) -> KeyInfo:
 
 def _minute(now: float | None) -> int:
     return int((now if now is not None else time.time()) // 60)
+
+
+def _lookup_row(plain: str, row: Row[Any] | None) -> tuple[KeyInfo, UserView]:
+    if not plain.startswith(PREFIX) or len(plain) > 200:
+        raise AuthenticationFailed(
+            "send your API key as 'Authorization: Bearer sk-...'",
+            message_zh="请以 Authorization: Bearer sk-... 发送 API 密钥",
+        )
+    if row is None:
+        raise AuthenticationFailed("incorrect API key provided", message_zh="API 密钥不正确")
+    if row.k_revoked_at is not None:
+        raise AuthenticationFailed("this API key has been revoked", message_zh="该 API 密钥已被吊销")
+    return _admitted_key(row), user_view(row, row.org_name or "")
 
 
 def _bump(conn: Connection, key: KeyInfo, minute: int) -> None:
@@ -314,3 +486,18 @@ def _ensure_window(sessions: sessionmaker[Session], key_id: str, minute: int) ->
                 session.add(ApiKeyWindow(key_id=key_id, minute=minute, count=0))
     except IntegrityError:
         pass
+
+
+def _open_window(conn: Connection, key_id: str, minute: int) -> bool:
+    """Create ``key_id``'s window row for ``minute`` in the caller's transaction unless another
+    request or replica already did; True if this call created it."""
+    values = {"key_id": key_id, "minute": minute, "count": 0}
+    statement = _OPEN_WINDOW.get(conn.dialect.name)
+    if statement is not None:
+        return bool(conn.execute(statement, values).rowcount)
+    try:  # another database: a savepoint keeps a concurrent insert's clash from ending our transaction
+        with conn.begin_nested():
+            conn.execute(insert(_WINDOWS), values)
+    except IntegrityError:
+        return False
+    return True

@@ -375,6 +375,12 @@ def _in_order(found: Mapping[int, bytes], indexes: Sequence[int]) -> list[Hash]:
         raise ProofMismatch("a stored hash is not 32 bytes: the ledger is damaged") from None
 
 
+def _stored_count(tx: WriteTx) -> int:
+    """How many hashes ``ledger_hashes`` holds (its ids are dense from 0): one index seek."""
+    row = tx.one("SELECT max(id) FROM ledger_hashes")
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
 def _stored(row: Any) -> StoredEntry:
     return StoredEntry(
         row.seq, bytes(row.leaf), row.event_type, row.content_id, row.logged_at_us, row.user_ref
@@ -465,6 +471,30 @@ class MerkleLog:
             finally:
                 self._tx_conn = self._tx_edge = None
 
+    def next_seq(self, conn: Connection) -> int:
+        """The seq the next entry appended in the open :meth:`transaction` ``conn`` will get.
+
+        For rows and entries that name each other (a review decision row keeps its entry's seq,
+        the entry keeps the row's id): the caller writes the row already holding the seq, then
+        the entry, in one transaction, instead of row, entry and an UPDATE of the row. The write
+        lock is held, so no other writer can take that seq; only an entry whose idempotency key
+        is already logged gets another (the first entry's), so compare with what
+        :meth:`append_many` returns.
+        """
+        with self._lock:
+            if conn is not self._tx_conn:
+                raise LedgerError(
+                    "conn must be the connection of the open Ledger.transaction() in this thread",
+                    message_zh="conn 须为本线程已打开的 Ledger.transaction() 的连接",
+                )
+            tx = self.store.tx_of(conn)
+            edge = self._tx_edge or self._edge
+            stored = _stored_count(tx)
+            if edge is None or edge.stored != stored:
+                edge = self._load_edge(tx, stored)
+            self._tx_edge = edge
+            return edge.size
+
     def append_many(self, entries: Sequence[Entry], conn: Connection | None = None) -> list[Appended]:
         """Log ``entries`` in one transaction; returns after the commit (an acknowledgement).
 
@@ -487,8 +517,10 @@ class MerkleLog:
                     message_zh="conn 须为本线程已打开的 Ledger.transaction() 的连接",
                 )
             if self._tx_conn is not None:  # this thread's open transaction: join it
+                # An edge read or moved earlier in this transaction is current: the lock is ours.
+                trusted = self._tx_edge
                 results, self._tx_edge = self._append(
-                    self.store.tx_of(self._tx_conn), entries, self._tx_edge or self._edge
+                    self.store.tx_of(self._tx_conn), entries, trusted or self._edge, trusted is not None
                 )
                 return results
             try:
@@ -526,12 +558,13 @@ class MerkleLog:
         return _Edge(stored, size, stack, 0 if row is None else int(row[0]))
 
     def _append(
-        self, tx: WriteTx, entries: Sequence[Entry], edge: _Edge | None
+        self, tx: WriteTx, entries: Sequence[Entry], edge: _Edge | None, current: bool = False
     ) -> tuple[list[Appended], _Edge]:
-        row = tx.one("SELECT max(id) FROM ledger_hashes")
-        stored = 0 if row is None or row[0] is None else int(row[0]) + 1
-        if edge is None or edge.stored != stored:  # first use, or another process appended since
-            edge = self._load_edge(tx, stored)
+        if not current or edge is None:
+            stored = _stored_count(tx)
+            if edge is None or edge.stored != stored:  # first use, or another process appended since
+                edge = self._load_edge(tx, stored)
+        stored = edge.stored
         keys = sorted({e.idem_key for e in entries if e.idem_key is not None})
         seen: dict[str, tuple[int, bytes, int]] = {}
         if keys:

@@ -43,10 +43,19 @@ if TYPE_CHECKING:
 NONCE_BYTES = 12
 SALT_BYTES = 16
 MASTER_KEY_FILE = "ledger-master.key"
+PSEUDONYM_CACHE = 10_000  # users whose pseudonym is kept (cleared when full)
 
 
 def period_of(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m")
+    global _last_period  # entries of one batch share their second: format it once
+    second = us // 1_000_000
+    cached = _last_period  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        cached = _last_period = (second, datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m"))
+    return cached[1]
+
+
+_last_period: tuple[int, str] = (-1, "")
 
 
 def commitment(salt: bytes, user_id: str | None, data: Mapping[str, Any] | None) -> str:
@@ -107,11 +116,19 @@ class PersonalVault:
             master_key
         )
         self._keys: dict[str, AESGCM] = {}
+        self._pseudonyms: dict[str, str] = {}
         self._pending: dict[str, AESGCM] = {}
         self._lock = threading.Lock()
 
     def pseudonym(self, user_id: str) -> str:
-        return hmac.new(self._pseud_key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        # Every gateway entry names its user: the keyed hash is computed once per user.
+        found = self._pseudonyms.get(user_id)
+        if found is None:
+            found = hmac.new(self._pseud_key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+            if len(self._pseudonyms) >= PSEUDONYM_CACHE:
+                self._pseudonyms.clear()
+            self._pseudonyms[user_id] = found
+        return found
 
     def _data_key(self, conn: Connection, period: str) -> AESGCM | None:
         """The period's key for reading (None once retention destroyed it)."""

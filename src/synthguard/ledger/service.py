@@ -167,6 +167,11 @@ class Ledger:
         """
         return self.log.append_many(entries, conn)
 
+    def next_seq(self, conn: Connection) -> int:
+        """The seq the next entry logged in the open :meth:`transaction` gets (see
+        :meth:`MerkleLog.next_seq`: a row can hold its entry's seq before the entry is written)."""
+        return self.log.next_seq(conn)
+
     def transaction(self) -> AbstractContextManager[Connection]:
         """``with ledger.transaction() as conn:`` a write transaction on the ledger's database.
 

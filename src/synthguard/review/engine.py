@@ -414,6 +414,45 @@ class ReviewEngine:
         decision.decision_id = int(key[0])
         return decision.decision_id
 
+    def record_decisions(
+        self, conn: Connection, rows: Sequence[tuple[ReviewDecision, Context, int, str]]
+    ) -> None:
+        """:meth:`record_decision` for several ``(decision, ctx, text_chars, ledger_ref)`` on the
+        caller's transaction, each row already holding the ledger seq its entry will get (see
+        ``Ledger.next_seq``), so no ``ledger_ref`` UPDATE follows. Sets each ``decision_id`` and
+        ``ledger_ref``."""
+        for decision, _, _, _ in rows:
+            if Action(decision.action).rank >= Action.REVIEW.rank:
+                raise InvalidText(
+                    f"a {decision.action!r} decision is recorded by review_text (queue, strikes)",
+                    message_zh="该审核结论须由 review_text 记录",
+                )
+        values = [{**_row_values(d, ctx, chars), "ledger_ref": ref[:64]} for d, ctx, chars, ref in rows]
+        if conn.dialect.name == "sqlite":
+            # The driver's cursor, in the same transaction: the gateway writes a row per request,
+            # and SQLAlchemy's per-statement work was most of its cost. The values go through the
+            # column types' own bind processors, so the stored text is what the ORM writes.
+            sql, processors = _raw_insert(conn.dialect)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                ids = []
+                for value in values:
+                    value["created_at"] = utcnow()
+                    cursor.execute(sql, [p(value[c]) if p else value[c] for c, p in processors])
+                    ids.append(int(cursor.lastrowid))
+            finally:
+                cursor.close()
+        elif len(rows) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+            ids = [int(i) for i in conn.execute(_INSERT_DECISIONS, values).scalars()]
+        else:  # one row, or a driver that cannot return many keys in order: one INSERT each
+            ids = []
+            for value in values:
+                key = conn.execute(_INSERT_DECISION, value).inserted_primary_key
+                assert key is not None  # an INSERT of one row always has its key
+                ids.append(int(key[0]))
+        for (decision, _, _, ref), decision_id in zip(rows, ids, strict=True):
+            decision.decision_id, decision.ledger_ref = decision_id, ref[:64]
+
     def set_ledger_ref(self, decision_id: int, ref: str, *, conn: Connection | None = None) -> None:
         if conn is not None:
             conn.execute(_SET_LEDGER_REF, {"b_id": decision_id, "b_ref": ref[:64]})
@@ -435,6 +474,41 @@ class ReviewEngine:
 # construction and cache-key walk (most of a hot-path row write's cost).
 _DECISIONS = cast(Table, DecisionRow.__table__)
 _INSERT_DECISION = insert(_DECISIONS)
+_INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True)
+_RAW_COLUMNS = (
+    "created_at",
+    "service",
+    "direction",
+    "user_id",
+    "user_status",
+    "action",
+    "categories",
+    "reasons",
+    "spans",
+    "text_sha256",
+    "text_chars",
+    "library_version",
+    "ledger_ref",
+)
+_raw_inserts: dict[int, tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _raw_insert(dialect: Any) -> tuple[str, list[tuple[str, Any]]]:
+    """The decision row INSERT for the driver (qmark) and each column's bind processor."""
+    found = _raw_inserts.get(id(dialect))
+    if found is None:
+        processors = [
+            (name, _DECISIONS.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in _RAW_COLUMNS
+        ]
+        sql = (
+            f"INSERT INTO {_DECISIONS.name} ({', '.join(_RAW_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _RAW_COLUMNS)})"
+        )
+        found = _raw_inserts[id(dialect)] = (sql, processors)
+    return found
+
+
 _SET_LEDGER_REF = (
     update(_DECISIONS).where(_DECISIONS.c.id == bindparam("b_id")).values(ledger_ref=bindparam("b_ref"))
 )
