@@ -343,3 +343,23 @@ def test_any_csv_text_gives_entries_problems_or_a_library_error(text: str) -> No
 def test_any_json_text_gives_entries_problems_or_a_library_error(text: str) -> None:
     with contextlib.suppress(LibraryInvalid):
         read_json(text)
+
+
+def test_a_word_edge_inside_a_run_of_repeats_still_counts() -> None:
+    """The normalizer folds "c「c" into one "c": the filler's letter and the term's first letter
+    share a run, and the word edge (after "「") lies inside it. Found by the streaming property test."""
+    initials = Entry(term="测试敏感词", category="A.1.h", action="block", initials=True)
+    word = Entry(term="testbanned", category="P.demo", mode="word")
+    matcher = Matcher.compile([initials, word], version=1)
+
+    def terms(text: str) -> set[str]:
+        return {m.entry.term for m in matcher.scan(text)}
+
+    assert terms("1c「c s m g c」") == {"测试敏感词"}
+    assert terms("1c「csmgc」c2") == {"测试敏感词"}  # and the end edge inside the closing run
+    assert terms("x「testbanned」d9") == {"testbanned"}
+    assert terms("t「testbanned") == {"testbanned"}
+    # No edge anywhere in the run: still not a word.
+    assert terms("1ccsmgc") == set()
+    assert terms("xcsmgcx") == set()
+    assert terms("xttestbanned") == set()

@@ -28,7 +28,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -599,13 +599,46 @@ def _bounded(
         # An ASCII edge only needs a non-ASCII-alphanumeric neighbour ("说badword了" is a word).
         before = _is_ascii_word_char if first_ascii else _is_word_char
         after = _is_ascii_word_char if last_ascii else _is_word_char
-        return (start == 0 or not before(text[start - 1])) and (end >= len(text) or not after(text[end]))
+        return _starts_word(text, start, end, before) and _ends_word(text, start, end, after)
     if kind in (SOUND, INITIALS):
-        if first_ascii and start > 0 and _is_ascii_word_char(text[start - 1]):
+        if first_ascii and not _starts_word(text, start, end, _is_ascii_word_char):
             return False
-        if last_ascii and end < len(text) and _is_ascii_word_char(text[end]):
+        if last_ascii and not _ends_word(text, start, end, _is_ascii_word_char):
             return False
     return True
+
+
+# The normalizer folds a repeated character into one run, across deleted characters: in
+# "1c「csmgc」" the filler's "c" and the initials' first "c" are one run starting at the filler's.
+# A word edge may then lie inside that run (after "「"), so both checks walk the run's repeats.
+
+
+def _starts_word(text: str, start: int, end: int, is_word: Callable[[str], bool]) -> bool:
+    """Some repeat of the span's first character begins a word (nothing word-like before it)."""
+    first = nz.fold_char(text[start])
+    q = start
+    while True:
+        if q == 0 or not is_word(text[q - 1]):
+            return True
+        q += 1
+        while q < end and not nz.fold_char(text[q]):  # deleted characters inside the run
+            q += 1
+        if q >= end or nz.fold_char(text[q]) != first:
+            return False
+
+
+def _ends_word(text: str, start: int, end: int, is_word: Callable[[str], bool]) -> bool:
+    """Some repeat of the span's last character ends a word (nothing word-like after it)."""
+    last = nz.fold_char(text[end - 1])
+    r = end
+    while True:
+        if r >= len(text) or not is_word(text[r]):
+            return True
+        r -= 1
+        while r > start and not nz.fold_char(text[r - 1]):
+            r -= 1
+        if r <= start or nz.fold_char(text[r - 1]) != last:
+            return False
 
 
 def _regex_spans(pattern: Any, text: str) -> list[tuple[int, int]]:
