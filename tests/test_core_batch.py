@@ -8,16 +8,19 @@ two calls one after the other.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from synthguard import core
 from synthguard.core import Synthguard
 from synthguard.labels import batch, implicit
 from synthguard.labels.sign import Ed25519Signer
+from synthguard.store import LabelRecord
 from tests.conftest import make_jpeg, make_png
 
 
@@ -58,6 +61,12 @@ def test_batch_keeps_input_order_and_every_file_verifies(
     assert len(labeled) == 24
     entries = sg.ledger.select()
     assert [e.content_id for e in entries] == [o.content_id for o in labeled]
+    # Each record's id (its ledger idempotency key) is the id of the row holding its content ID.
+    with sg.sessions() as session:
+        rows = session.execute(select(LabelRecord.id, LabelRecord.content_id).order_by(LabelRecord.id)).all()
+    assert [content_id for _, content_id in rows] == [o.content_id for o in labeled]
+    keys = [json.loads(e.leaf)["idem"] for e in entries]
+    assert keys == [f"label-record-{record_id}" for record_id, _ in rows]
     for outcome in labeled:
         inspection = sg.inspect_file(Path(outcome.path))
         assert inspection.integrity == "intact"

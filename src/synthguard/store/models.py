@@ -42,7 +42,7 @@ class LabelRecord(Base):
     role: Mapped[str] = mapped_column(String(16))  # produce | propagate
     file_name: Mapped[str] = mapped_column(String(255))
     format: Mapped[str] = mapped_column(String(16))
-    content_digest: Mapped[str] = mapped_column(String(64))  # hex SHA-256, metadata excluded
+    content_digest: Mapped[str] = mapped_column(String(64))  # hex, metadata excluded: SG1 SHA-256, SG2 BLAKE3
     label_json: Mapped[str] = mapped_column(Text)
     key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
