@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -165,7 +166,7 @@ def plan(jobs: Sequence[Job], signer: Signer | None) -> tuple[Mode, int]:
         isinstance(signer, FORK_SAFE_SIGNERS)
         and len(jobs) >= PROCESS_MIN_FILES
         and cores > 1
-        and "fork" in multiprocessing.get_all_start_methods()
+        and sys.platform == "linux"  # macOS has fork, but its system libraries are not fork-safe
     ):
         return "processes", min(cores, PROCESS_MAX_WORKERS)
     sizes = sorted(_size_hint(job[0]) for job in jobs[:16])
