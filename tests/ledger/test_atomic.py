@@ -115,6 +115,21 @@ def test_an_append_inside_a_rolled_back_transaction_is_forgotten(ledger: Ledger)
     assert bytes(ledger.checkpoint().root) == ref_mth(leaves)
 
 
+def test_transactions_after_a_failed_one_commit_on_a_fresh_connection(ledger: Ledger) -> None:
+    """SQLite keeps one write connection open across transactions; a failed one drops it, and
+    the next transactions commit (and chain) as before."""
+    from synthguard.ledger import Entry
+
+    with pytest.raises(Injected), ledger.transaction() as conn:
+        ledger.record_many([Entry("a.b", "ROLLED-BACK")], conn=conn)
+        raise Injected("caller failed after logging")
+    for content_id in ("X", "Y"):
+        with ledger.transaction() as conn:
+            ledger.record_many([Entry("a.b", content_id)], conn=conn)
+    assert [e.content_id for e in ledger.select()] == ["X", "Y"]
+    assert bytes(ledger.checkpoint().root) == ref_mth([e.leaf for e in ledger.select()])
+
+
 def test_a_foreign_connection_cannot_join_the_ledger(ledger: Ledger) -> None:
     from synthguard.errors import LedgerError
     from synthguard.ledger import Entry

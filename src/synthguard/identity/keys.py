@@ -17,20 +17,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import sqlite3
+import threading
 import time
-from collections.abc import Sequence
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Executable,
     Insert,
     Row,
     Select,
     Table,
     bindparam,
-    create_engine,
     delete,
     insert,
     select,
@@ -39,7 +42,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import SingletonThreadPool
 
 from synthguard.errors import (
     AuthenticationFailed,
@@ -119,7 +121,7 @@ class ApiKeys:
         self._engine: Engine = sessions.kw["bind"]
         url = self._engine.url
         self._file_sqlite = url.get_backend_name() == "sqlite" and (url.database or ":memory:") != ":memory:"
-        self._reader: Engine | None = None
+        self._reader: _AdmissionReader | None = None
         self.default_rate = rate_per_min
         self.default_quota = quota
 
@@ -225,20 +227,19 @@ class ApiKeys:
 
         On SQLite a WAL read never waits for a writer, so the gateway calls this on its event loop
         (one connection kept for that thread, no pool checkout); see :meth:`reads_never_block`.
+        There the statement runs on the driver's own connection (:class:`_AdmissionReader`):
+        SQLAlchemy's connect and execute cost twice the read itself, on the loop of every request.
         """
         if not plain.startswith(PREFIX) or len(plain) > 200:
             _lookup_row(plain, None)  # raises the "send your key" error without a store read
-        engine = self._engine
+        secret = _hash(plain)
         if self._file_sqlite:
             if self._reader is None:
-                # Event-loop reads: one connection per thread (the loop's own), outside the shared
-                # pool, so a loop-side lookup never waits for a connection worker threads hold.
-                self._reader = create_engine(
-                    engine.url, poolclass=SingletonThreadPool, connect_args={"check_same_thread": False}
-                )
-            engine = self._reader
-        with engine.connect() as conn:
-            row = conn.execute(_ADMIT_NOW, {"secret": _hash(plain), "minute": minute}).first()
+                self._reader = _AdmissionReader(self._engine)
+            row = self._reader.read(secret, minute)
+        else:
+            with self._engine.connect() as conn:
+                row = conn.execute(_ADMIT_NOW, {"secret": secret, "minute": minute}).first()
         key, user = _lookup_row(plain, row)
         return key, user, int(row.w_count or 0) if row is not None else 0
 
@@ -251,19 +252,20 @@ class ApiKeys:
         """Release the event-loop read connection (the gateway's shutdown)."""
         reader, self._reader = self._reader, None
         if reader is not None:
-            reader.dispose()
+            reader.close()
 
     def apply_charges(self, conn: Connection, charges: Sequence[Charge]) -> None:
         """Write charges admitted by a :class:`ChargeBook` in the caller's transaction: one UPDATE
         per key and minute (``used``, ``last_used_at`` and, for a rate-limited key, the minute
         window), whatever the number of requests."""
         at = utcnow()
+        run = _driver_runner(conn) if conn.dialect.name == "sqlite" else _core_runner(conn)
         for charge in charges:
-            conn.execute(_ADD_USED, {"b_key": charge.key_id, "b_n": charge.n, "b_at": at})
+            run(_ADD_USED, {"b_key": charge.key_id, "b_n": charge.n, "b_at": at})
             if not charge.windowed:
                 continue
             window = {"b_key": charge.key_id, "b_minute": charge.minute, "b_n": charge.n}
-            if not conn.execute(_ADD_WINDOW, window).rowcount:
+            if not run(_ADD_WINDOW, window):
                 _open_window(conn, charge.key_id, charge.minute)
                 conn.execute(_ADD_WINDOW, window)
             if charge.minute % WINDOW_KEEP_MINUTES == 0:
@@ -399,6 +401,40 @@ _PRUNE_WINDOWS = delete(_WINDOWS).where(
 )
 
 
+_Runner = Callable[[Executable, dict[str, Any]], int]
+_driver_sql: dict[tuple[int, int], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _core_runner(conn: Connection) -> _Runner:
+    """Run a statement through SQLAlchemy; the rows it touched."""
+    return lambda statement, values: int(conn.execute(statement, values).rowcount)
+
+
+def _driver_runner(conn: Connection) -> _Runner:
+    """Run a statement on SQLite's driver cursor in ``conn``'s transaction (the admission charges
+    ride on every group commit, and SQLAlchemy's per-statement work cost more than the UPDATE):
+    the SQL is SQLAlchemy's own compilation and each value goes through its bind processor, so
+    what is stored is what the Core statement stores."""
+    dialect = conn.dialect
+    driver = conn.connection.driver_connection
+    assert driver is not None
+
+    def run(statement: Executable, values: dict[str, Any]) -> int:
+        found = _driver_sql.get((id(statement), id(dialect)))
+        if found is None:
+            compiled = cast(Any, statement).compile(dialect=dialect)
+            binds = [
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in compiled.positiontup or ()
+            ]
+            found = _driver_sql[(id(statement), id(dialect))] = (str(compiled), binds)
+        sql, binds = found
+        params = [values[name] if f is None else f(values[name]) for name, f in binds]
+        return int(driver.execute(sql, params).rowcount)
+
+    return run
+
+
 def _admit_query() -> Select[Any]:
     """Key, owner and organisation in one row; user columns keep the model's attribute names
     (``user_view`` reads them), key columns are ``k_``-prefixed."""
@@ -423,6 +459,57 @@ _ADMIT_NOW = _ADMIT.add_columns(
 )
 
 
+class _AdmissionReader:
+    """``_ADMIT_NOW`` on a file SQLite store through the sqlite3 driver directly: one read-only
+    connection per thread (the event loop's, in the gateway), the statement compiled once for
+    SQLite, and each column converted by the processor SQLAlchemy itself would apply (dates,
+    JSON), so the row reads exactly like the Core row it replaces."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = _ADMIT_NOW.compile(dialect=dialect)
+        self._sql = str(compiled)
+        self._params = tuple(compiled.positiontup or ())
+        columns = list(_ADMIT_NOW.selected_columns)
+        make_row: Callable[..., Any] = namedtuple  # the column names are known only here
+        self._row_type = make_row("_AdmitRow", [c.name for c in columns])
+        self._convert = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        args, kwargs = dialect.create_connect_args(engine.url)
+        self._args: list[Any] = list(args)
+        self._kwargs: dict[str, Any] = dict(kwargs)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # autocommit: a SELECT holds no transaction (no WAL snapshot kept between requests).
+            kwargs: dict[str, Any] = {**self._kwargs, "check_same_thread": False, "isolation_level": None}
+            kwargs.setdefault("timeout", 30)
+            conn = sqlite3.connect(*self._args, **kwargs)
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def read(self, secret: str, minute: int) -> Any:
+        """The admission row for ``secret`` (None when no key has that hash)."""
+        values = {"secret": secret, "minute": minute}
+        raw = self._conn().execute(self._sql, [values[name] for name in self._params]).fetchone()
+        if raw is None:
+            return None
+        return self._row_type(*[v if f is None else f(v) for f, v in zip(self._convert, raw, strict=True)])
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._local = threading.local()
+
+
 def _admitted_key(row: Row[Any]) -> KeyInfo:
     return KeyInfo(
         key_id=row.k_key_id,
@@ -443,7 +530,7 @@ def _minute(now: float | None) -> int:
     return int((now if now is not None else time.time()) // 60)
 
 
-def _lookup_row(plain: str, row: Row[Any] | None) -> tuple[KeyInfo, UserView]:
+def _lookup_row(plain: str, row: Any) -> tuple[KeyInfo, UserView]:
     if not plain.startswith(PREFIX) or len(plain) > 200:
         raise AuthenticationFailed(
             "send your API key as 'Authorization: Bearer sk-...'",
