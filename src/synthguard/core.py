@@ -9,6 +9,7 @@ judge both the Annex E conformance and the signatures (Art. 18: tampering must s
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -397,7 +398,8 @@ class Synthguard:
         role: str,
     ) -> _Pending:
         """The record and outcome of a label about to be written, and its staged temp file."""
-        staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, like=path)
+        mode = implicit.source_mode(src)
+        staged = implicit.stage_opened(plugin, src, aigc, target, fsync=self.settings.fsync, mode=mode)
         try:
             produced = Produced(path, target, plugin.name, algorithm, digest, aigc, aigc.to_json(), staged)
             return self._pending(produced, role=role)
@@ -410,7 +412,7 @@ class Synthguard:
         aigc = produced.label
         content_id = aigc.PropagateID if role == "propagate" else aigc.ProduceID
         key_id = self.signer.key_id
-        record = LabelRecord(
+        record = _LabelRow(
             content_id=content_id,
             role=role,
             file_name=produced.source.name[:255],
@@ -838,15 +840,35 @@ class _Pending:
     """A labeled file staged beside its target, with its record: committed together, then renamed."""
 
     outcome: LabelOutcome
-    record: LabelRecord
+    record: _LabelRow
     staged: implicit.Staged
     algorithm: str  # of the record's content digest
+
+
+@dataclass(slots=True)
+class _LabelRow:
+    """A ``label_records`` row about to be inserted: the columns, then the id the insert gives it.
+
+    Not a ``LabelRecord`` ORM object: nothing here needs a session, and building one (attribute
+    instrumentation, instance state) cost the labeling process as much as the rest of a file's
+    bookkeeping.
+    """
+
+    content_id: str
+    role: str
+    file_name: str
+    format: str
+    content_digest: str
+    label_json: str
+    key_id: str
+    id: int | None = None
+    created_at: dt.datetime | None = None
 
 
 _RECORD_COLUMNS = ("content_id", "role", "file_name", "format", "content_digest", "label_json", "key_id")
 
 
-def _insert_records(conn: Connection, records: Sequence[LabelRecord]) -> None:
+def _insert_records(conn: Connection, records: Sequence[_LabelRow]) -> None:
     """One multi-row INSERT ... RETURNING id; the ids (the ledger idempotency keys) go back on the records.
 
     A Core insert rather than ``session.add_all`` + ``flush``: the unit of work costs about as much

@@ -62,6 +62,10 @@ class LabelValue(enum.StrEnum):
         return {"1": "AI-generated", "2": "Possibly AI-generated", "3": "Suspected AI-generated"}[self.value]
 
 
+# Iterating an enum is slow, and every label built (three per labeled file) checks its Label.
+LABEL_VALUES = frozenset(value.value for value in LabelValue)
+
+
 def provider_code_problem(code: str) -> str | None:
     """Why ``code`` is not a TC260-PG-20252A provider code, or None when it is one."""
     if not PROVIDER_CODE.match(code):
@@ -115,12 +119,14 @@ class AIGCLabel:
             if not isinstance(value, str):
                 found.append(f"{key} must be a string")
                 continue
-            if key in REQUIRED_KEYS and not value:
-                found.append(f"{key} is required")
+            if not value:  # an empty value has no characters or length to check
+                if key in REQUIRED_KEYS:
+                    found.append(f"{key} is required")
+                continue
             problem = value_problem(key, value)
             if problem:
                 found.append(problem)
-        if isinstance(self.Label, str) and self.Label not in {v.value for v in LabelValue}:
+        if isinstance(self.Label, str) and self.Label not in LABEL_VALUES:
             found.append(f'Label must be "1", "2" or "3", not {self.Label!r}')
         return found
 

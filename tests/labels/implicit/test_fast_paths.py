@@ -109,3 +109,101 @@ def test_identify_shortcut_matches_the_full_scan(tmp_path: Path) -> None:
             assert found == expected, (head[:16], name)
             compared += 1
     assert compared > 500
+
+
+# --- the labeled file's own fast paths: one read, one writev, no tempfile module ------------------
+
+
+def _jpeg(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (200, 90, 30)).save(path, quality=90)
+    return path
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_the_labeled_file_keeps_the_source_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool
+) -> None:
+    from synthguard.labels.implicit import files, write_label
+    from synthguard.labels.model import AIGCLabel
+
+    if not in_memory:  # the streamed path (large files) takes the mode from its open file instead
+        monkeypatch.setattr(files, "IN_MEMORY_MAX_BYTES", 10)
+    source = _jpeg(tmp_path / "a.jpg")
+    os.chmod(source, 0o640)
+    label = AIGCLabel.produce("001191110102MACQD9K64010000", "ID1")
+    out = write_label(source, label, tmp_path / "out.jpg", fsync=False)
+    assert os.stat(out).st_mode & 0o7777 == 0o640
+    os.chmod(source, 0o604)
+    write_label(source, label, fsync=False)  # in place
+    assert os.stat(source).st_mode & 0o7777 == 0o604
+
+
+def test_read_all_reads_a_file_that_grew_after_its_stat(tmp_path: Path) -> None:
+    from synthguard.labels.implicit.files import _read_all
+
+    path = tmp_path / "growing"
+    data = os.urandom(3 * registry.COPY_CHUNK_BYTES + 5)
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_all(fd, 100) == data  # fstat said 100 bytes; the file has more by now
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_all(fd, len(data)) == data
+        assert _read_all(fd, 0) == b""  # at the end
+    finally:
+        os.close(fd)
+
+
+def test_gather_writer_writes_pieces_in_order_and_copies_mutable_ones(tmp_path: Path) -> None:
+    from synthguard.labels.implicit.files import GatherWriter
+
+    path = tmp_path / "out"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        writer = GatherWriter(fd)
+        scratch = bytearray(b"mutable")
+        big = os.urandom(GatherWriter.FLUSH_BYTES + 3)  # forces a flush in the middle
+        assert writer.write(b"head") == 4
+        assert writer.write(scratch) == 7
+        scratch[:] = b"changed"  # after write() returned: must not change what is written
+        assert writer.write(memoryview(big)[1:]) == len(big) - 1
+        assert writer.write(b"") == 0
+        for index in range(GatherWriter.FLUSH_PIECES + 5):  # more pieces than one writev takes
+            writer.write(b"%d," % index)
+        writer.flush()
+    finally:
+        os.close(fd)
+    tail = b"".join(b"%d," % index for index in range(GatherWriter.FLUSH_PIECES + 5))
+    expected = b"head" + b"mutable" + big[1:] + tail
+    assert path.read_bytes() == expected
+    assert writer.tell() == len(expected)
+
+
+def test_a_short_writev_resumes_where_it_stopped() -> None:
+    from synthguard.labels.implicit.files import _unwritten
+
+    pieces: list[bytes | memoryview] = [b"abc", memoryview(b"defgh"), b"ij"]
+    assert [bytes(p) for p in _unwritten(pieces, 4)] == [b"efgh", b"ij"]
+    assert [bytes(p) for p in _unwritten(pieces, 3)] == [b"defgh", b"ij"]
+    assert _unwritten(pieces, 10) == []
+    with pytest.raises(OSError, match="wrote nothing"):
+        _unwritten(pieces, 0)
+
+
+def test_temp_names_skip_a_leftover_with_the_same_name(tmp_path: Path) -> None:
+    from synthguard.labels.implicit import files
+
+    target = tmp_path / "photo.jpg"
+    upcoming = next(files._temp_counter) + 1  # the name the next call tries first
+    leftover = tmp_path / f".photo.jpg.{os.getpid()}-{upcoming}.sgtmp"
+    leftover.write_bytes(b"from a crashed run")
+    fd, name = files._create_temp(target)
+    os.close(fd)
+    assert Path(name).parent == tmp_path and Path(name).name.startswith(".photo.jpg.")
+    assert Path(name) != leftover and leftover.read_bytes() == b"from a crashed run"
+    assert os.stat(name).st_mode & 0o777 == 0o600

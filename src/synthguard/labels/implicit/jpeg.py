@@ -58,7 +58,13 @@ from synthguard.labels.implicit._image_meta import (
     splice,
     xmp_values,
 )
-from synthguard.labels.implicit.registry import FormatPlugin, file_size, hash_ranges
+from synthguard.labels.implicit.registry import (
+    FormatPlugin,
+    MemorySource,
+    file_size,
+    hash_ranges,
+    parse_once,
+)
 from synthguard.labels.model import AIGCLabel, RawLabel
 
 FMT = "JPEG"
@@ -227,7 +233,7 @@ def accept(head: bytes) -> bool:
 
 
 def read(src: BinaryIO) -> list[RawLabel]:
-    layout = _parse(src)
+    layout = parse_once(src, _parse)
     found: list[RawLabel] = []
     for seg in layout.segments:
         if seg.kind == "xmp":
@@ -264,7 +270,7 @@ def _segment_bytes(marker: int, payload: bytes) -> bytes:
 
 
 def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
-    layout = _parse(src)
+    layout = parse_once(src, _parse)
     segments = layout.segments
     xmps = [seg for seg in segments if seg.kind == "xmp"]
     main = xmps[0] if xmps else None
@@ -330,7 +336,9 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
 
 
 def content_digest(src: BinaryIO) -> bytes:
-    layout = _parse(src, look_inside=False)
+    # In memory, the full parse (it raises nothing the light one does not) is kept for the write
+    # that follows when labeling; a streamed file skips looking inside the APP segments.
+    layout = parse_once(src, _parse) if isinstance(src, MemorySource) else _parse(src, look_inside=False)
     ranges = [(seg.start, seg.end - seg.start) for seg in layout.segments if seg.kind == "table"]
     ranges.append((layout.scan_start, layout.size - layout.scan_start))
     return hash_ranges(src, merge_ranges(ranges), FMT)

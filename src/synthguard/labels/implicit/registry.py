@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
 
 import blake3
 
@@ -25,6 +25,7 @@ from synthguard.labels.model import AIGCLabel, RawLabel
 
 HEAD_BYTES = 64
 COPY_CHUNK_BYTES = 1 << 20
+T = TypeVar("T")
 
 
 class Hasher(Protocol):
@@ -184,9 +185,27 @@ class MemorySource(io.BytesIO):
     ``hashlib`` (both release the GIL on large buffers) instead of copying the payload chunk by chunk.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, mode: int | None = None) -> None:
         super().__init__(data)
         self.view = memoryview(data)
+        self.permissions = mode  # permission bits of the file it was read from, when it was one
+        self.parsed: dict[object, object] = {}
+
+
+def parse_once(src: BinaryIO, parse: Callable[[BinaryIO], T]) -> T:
+    """``parse(src)``, computed once per in-memory source and then shared.
+
+    Labeling a file digests its content and then writes it, and both start from the same parse of
+    the container. ``parse`` must not depend on the stream position and its result must be treated
+    as read-only. A streamed (large) source is parsed each time: its parse is a few reads, negligible
+    beside copying it.
+    """
+    if not isinstance(src, MemorySource):
+        return parse(src)
+    found = src.parsed.get(parse)
+    if found is None:
+        found = src.parsed[parse] = parse(src)
+    return found  # type: ignore[return-value]  # keyed by ``parse``, so it is that parse's T
 
 
 def _slice(src: MemorySource, start: int, length: int, fmt: str, what: str) -> memoryview:
