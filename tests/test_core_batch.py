@@ -210,3 +210,31 @@ def test_interrupting_a_process_batch_leaves_no_temp_files(
     renamed = sorted(p.name for p in out.iterdir())
     assert len(renamed) == 16  # the two batches of 8 committed before the interrupt, nothing else
     assert len(sg.ledger.select()) == 16
+
+
+@pytest.mark.parametrize(
+    ("files", "workers", "chunk_files", "expected"),
+    [
+        (1000, 2, 32, [32] * 31 + [8]),  # a big batch: full chunks, few hand-offs
+        (40, 2, 32, [10, 10, 10, 10]),  # a short one: every worker gets a share
+        (3, 4, 32, [1, 1, 1]),
+        (17, 3, 8, [3, 3, 3, 3, 3, 2]),
+    ],
+)
+def test_chunks_are_large_but_every_worker_gets_a_share(
+    files: int, workers: int, chunk_files: int, expected: list[int]
+) -> None:
+    from concurrent.futures import Future
+
+    sizes: list[int] = []
+
+    def submit(chunk: list[batch.Job]) -> Future[list[str]]:
+        sizes.append(len(chunk))
+        future: Future[list[str]] = Future()
+        future.set_result([str(job[0]) for job in chunk])
+        return future
+
+    jobs: list[batch.Job] = [(Path(f"/nonexistent/{i}.jpg"), None, None) for i in range(files)]
+    results = list(batch.staged_in_order(submit, jobs, workers, chunk_files))
+    assert results == [str(job[0]) for job in jobs]
+    assert sizes == expected

@@ -246,6 +246,7 @@ class Synthguard:
         workers = 1
         if explicit_options is None and watermark is False:
             mode, workers = batch.plan(jobs, self.producer_signer)
+        chunk_files = batch.PROCESS_CHUNK_FILES if mode == "processes" else batch.CHUNK_FILES
         outcomes: list[LabelOutcome] = []
         pending: list[_Pending] = []
         with contextlib.ExitStack() as pools:
@@ -254,7 +255,8 @@ class Synthguard:
                 for segment in batch.segments(jobs):
                     staged_bytes = 0
                     # closing(): on an error here the workers stop and what they staged ahead goes.
-                    with contextlib.closing(batch.staged_in_order(submit, segment, workers)) as results:
+                    staging = batch.staged_in_order(submit, segment, workers, chunk_files)
+                    with contextlib.closing(staging) as results:
                         for result in results:
                             if isinstance(result, LabelOutcome):  # failed: nothing was staged
                                 outcomes.append(result)

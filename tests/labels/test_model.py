@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synthguard.errors import InvalidLabel
 from synthguard.labels.model import KEYS, AIGCLabel, LabelValue, provider_code_problem
@@ -76,3 +78,28 @@ def test_label_value_texts_are_bilingual() -> None:
     assert LabelValue.parse("1").text_en == "AI-generated"
     with pytest.raises(InvalidLabel):
         LabelValue.parse("0")
+
+
+_ANNEX_E_CHARS = "".join(chr(c) for c in [0x21, *range(0x23, 0x5C), *range(0x5D, 0x7F)])
+_annex_e_values = st.text(alphabet=_ANNEX_E_CHARS, max_size=64)
+
+
+@given(
+    label=st.sampled_from(["1", "2", "3"]),
+    ids=st.lists(st.text(alphabet=_ANNEX_E_CHARS, min_size=1, max_size=64), min_size=2, max_size=2),
+    optional=st.lists(_annex_e_values, min_size=4, max_size=4),
+    security_data=st.sampled_from(["", "1", "2"]),
+)
+def test_to_json_is_exactly_what_json_dumps_writes(
+    label: str, ids: list[str], optional: list[str], security_data: str
+) -> None:
+    """``to_json`` joins the values itself; it must stay byte-equal to compact ``json.dumps``."""
+    reserved1, propagator, propagate_id, reserved2 = optional
+    sealed = '{"SecurityData":{"Signature":"a\\"b\\\\c","Note":"\u7b7e\u540d"}}'
+    if security_data == "1":
+        reserved1 = sealed
+    elif security_data == "2":
+        reserved2 = sealed
+    aigc = AIGCLabel(label, ids[0], ids[1], reserved1, propagator, propagate_id, reserved2)
+    assert aigc.to_json() == json.dumps(aigc.to_dict(), ensure_ascii=True, separators=(",", ":"))
+    assert AIGCLabel.from_json(aigc.to_json()) == aigc
