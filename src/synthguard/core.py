@@ -866,6 +866,18 @@ class _LabelRow:
     id: int | None = None
     created_at: dt.datetime | None = None
 
+    def columns(self) -> tuple[str, ...]:
+        """The values of ``_RECORD_COLUMNS``, in that order."""
+        return (
+            self.content_id,
+            self.role,
+            self.file_name,
+            self.format,
+            self.content_digest,
+            self.label_json,
+            self.key_id,
+        )
+
 
 _RECORD_COLUMNS = ("content_id", "role", "file_name", "format", "content_digest", "label_json", "key_id")
 
@@ -877,7 +889,6 @@ def _insert_records(conn: Connection, records: Sequence[_LabelRow]) -> None:
     per row as hashing a photo's metadata, and these rows have no relationships to cascade.
     """
     now = utcnow()
-    rows = [{name: getattr(r, name) for name in _RECORD_COLUMNS} | {"created_at": now} for r in records]
     if conn.dialect.name == "sqlite":
         # SQLAlchemy keeps RETURNING rows in parameter order on SQLite by running one statement per
         # row (a third of the labeling process's store time). One multi-row INSERT instead: SQLite
@@ -887,11 +898,15 @@ def _insert_records(conn: Connection, records: Sequence[_LabelRow]) -> None:
         created = LabelRecord.__table__.c.created_at.type.bind_processor(conn.dialect)
         stamp = created(now) if created is not None else now
         columns = (*_RECORD_COLUMNS, "created_at")
-        marks = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(rows))
+        marks = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(records))
         sql = f"INSERT INTO label_records ({', '.join(columns)}) VALUES {marks} RETURNING id"
-        flat = [value for row in rows for value in (*(row[name] for name in _RECORD_COLUMNS), stamp)]
+        flat: list[object] = []
+        for record in records:
+            flat += record.columns()
+            flat.append(stamp)
         ids = sorted(conn.exec_driver_sql(sql, tuple(flat)).scalars())
     else:
+        rows = [dict(zip(_RECORD_COLUMNS, r.columns(), strict=True)) | {"created_at": now} for r in records]
         ordered = insert(LabelRecord).returning(LabelRecord.id, sort_by_parameter_order=True)
         ids = list(conn.execute(ordered, rows).scalars())
     for record, record_id in zip(records, ids, strict=True):

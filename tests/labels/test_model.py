@@ -42,6 +42,10 @@ def test_wrapped_and_bare_forms_parse_to_the_same_label() -> None:
         ({"ProduceID": 'a"b'}, "Annex E j"),
         ({"ProduceID": "a\\b"}, "Annex E j"),
         ({"ProduceID": "x" * 65}, "more than 64"),
+        ({"ProduceID": "id-1\n"}, "Annex E j"),  # a regex "$" would let a final newline through
+        ({"ReservedCode2": "x\n"}, "Annex E j"),
+        ({"ReservedCode1": "x" * 4097}, "more than 4096"),
+        ({"ProduceID": 7}, "ProduceID must be a string"),
     ],
 )
 def test_values_breaking_annex_e_are_refused_with_the_reason(changes: dict[str, str], reason: str) -> None:
@@ -65,6 +69,11 @@ def test_provider_codes_with_a_valid_uscc_pass() -> None:
     assert provider_code_problem(PRODUCER) is None
     assert provider_code_problem(PLATFORM) is None
     assert provider_code_problem("001191330106MA2CFLDG4R10001") is None
+
+
+def test_a_provider_code_with_a_final_newline_is_flagged() -> None:
+    assert provider_code_problem(PRODUCER) is None
+    assert provider_code_problem(PRODUCER + "\n") is not None
 
 
 def test_provider_code_with_a_wrong_check_character_is_flagged() -> None:

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from synthguard.config import Settings
-from synthguard.core import Synthguard, _Pending
+from synthguard.core import Synthguard, _LabelRow, _Pending
 from synthguard.labels.implicit import Staged
 from synthguard.results import LabelOutcome
-from synthguard.store import LabelRecord
 from tests.conftest import PLATFORM, PRODUCER
 
 
@@ -27,7 +26,7 @@ def main() -> None:
         n = 0
         while True:
             batch = [
-                LabelRecord(
+                _LabelRow(
                     content_id=f"C{n}-{k}",
                     role="produce",
                     file_name="a.png",
@@ -39,7 +38,7 @@ def main() -> None:
                 for k in range(1 + n % 3)
             ]
             # Nothing is staged: only the records and their entries are under test.
-            unstaged = Staged(data_dir / "none", data_dir / "none", 0)
+            unstaged = Staged(str(data_dir / "none"), data_dir / "none", 0)
             sg._save_records([_Pending(LabelOutcome(source="a.png"), r, unstaged, "sha256") for r in batch])
             os.write(1, "".join(f"{r.id}\n" for r in batch).encode())
             n += 1

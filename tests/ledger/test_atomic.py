@@ -21,12 +21,11 @@ from pathlib import Path
 import pytest
 
 from synthguard.config import Settings
-from synthguard.core import Synthguard, _Pending
+from synthguard.core import Synthguard, _LabelRow, _Pending
 from synthguard.labels.implicit import Staged
 from synthguard.ledger import Ledger
 from synthguard.ledger.log import MerkleLog
 from synthguard.results import LabelOutcome
-from synthguard.store import LabelRecord
 from tests.conftest import make_png
 from tests.ledger.conftest import FakeClock
 from tests.ledger.test_merkle import ref_mth
@@ -183,7 +182,7 @@ def test_label_records_in_another_database_still_get_their_entries(tmp_path: Pat
     with Synthguard.open(settings) as sg:
         # A separate ledger database: two transactions, the idempotency key keeps retries single.
         sg.__dict__["ledger"] = Ledger.open(Settings(data_dir=tmp_path / "ledger"))
-        record = LabelRecord(
+        record = _LabelRow(
             content_id="C",
             role="produce",
             file_name="a",
@@ -192,7 +191,7 @@ def test_label_records_in_another_database_still_get_their_entries(tmp_path: Pat
             label_json="{}",
             key_id="k",
         )
-        unstaged = Staged(tmp_path / "none", tmp_path / "none", 0)
+        unstaged = Staged(str(tmp_path / "none"), tmp_path / "none", 0)
         sg._save_records([_Pending(LabelOutcome(source="a"), record, unstaged, "sha256")])
         assert [e.content_id for e in sg.ledger.select()] == ["C"]
 

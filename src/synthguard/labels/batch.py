@@ -114,7 +114,7 @@ class Produced:
             self.digest,
             fields,
             self.label_json,
-            str(staged.tmp),
+            staged.tmp,
             staged.size,
         )
 
@@ -131,7 +131,7 @@ def _rebuild_produced(
     size: int,
 ) -> Produced:
     target_path = Path(target)
-    staged = implicit.Staged(Path(tmp), target_path, size)
+    staged = implicit.Staged(tmp, target_path, size)
     return Produced(Path(source), target_path, fmt, algorithm, digest, AIGCLabel(*fields), label_json, staged)
 
 

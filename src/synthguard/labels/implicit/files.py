@@ -178,7 +178,7 @@ def stage_opened(
 class Staged:
     """A complete new file in a temp file beside ``target``; nothing at ``target`` has changed yet."""
 
-    tmp: Path
+    tmp: str  # only ever handed to os functions: a str saves building a Path per file
     target: Path
     size: int
 
@@ -238,7 +238,7 @@ def stage_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    return Staged(Path(tmp_name), target, size)
+    return Staged(tmp_name, target, size)
 
 
 class GatherWriter:
@@ -313,7 +313,8 @@ _TEMP_ATTEMPTS = 100
 
 def _create_temp(target: Path) -> tuple[int, str]:
     """A new, empty temp file beside ``target`` (mode 0600, as mkstemp makes it): its fd and name."""
-    prefix = os.path.join(os.path.dirname(target) or ".", f".{os.path.basename(target)}.{os.getpid()}-")
+    folder, name = os.path.split(os.fspath(target))
+    prefix = os.path.join(folder, f".{name}.{os.getpid()}-")
     for _ in range(_TEMP_ATTEMPTS):
         name = f"{prefix}{next(_temp_counter)}.sgtmp"
         try:
