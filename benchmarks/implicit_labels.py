@@ -14,7 +14,7 @@ label worker processes it forks; cp and exiftool as child processes, exiftool's 
 included) depend less on what else runs on the machine than the files/s columns: on a shared box,
 read the rates next to them.
 
-Each tool runs ``--rounds`` times (default 2), the order reversed each round (cp, synthguard,
+Each tool runs ``--rounds`` times (default 3), the order reversed each round (cp, synthguard,
 exiftool; then exiftool, synthguard, cp), and its best round is shown: whatever the machine does
 meanwhile, no tool always runs first or last.
 
@@ -25,7 +25,7 @@ inodes one by one when the filesystem has no journal). Every tool creates one fi
 the benchmark deletes nothing until all phases have run; do not start it right after deleting
 thousands of files on the same filesystem (a previous run's clean-up included), or pass ``--dir``.
 
-    python benchmarks/implicit_labels.py [--count 1000] [--exiftool-png 100] [--fsync] [--rounds 2]
+    python benchmarks/implicit_labels.py [--count 1000] [--exiftool-png 100] [--fsync] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--formats", default="jpg,png", help="comma-separated: jpg, png")
     parser.add_argument("--fsync", action="store_true", help="fsync every labeled file (durable mode)")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="rounds per format, tool order reversed each round"
+        "--rounds", type=int, default=3, help="rounds per format, tool order reversed each round"
     )
     parser.add_argument(
         "--dir", type=Path, default=ROOT, help="where the scratch folder goes (default: the checkout)"

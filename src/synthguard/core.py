@@ -299,11 +299,11 @@ class Synthguard:
         spec: batch.ProducerSpec,
         stage: Callable[[batch.Job], _Pending | Produced],
         pools: contextlib.ExitStack,
-    ) -> Callable[[list[batch.Job]], Future[list[_Pending | Produced | LabelOutcome]]]:
+    ) -> Callable[[list[batch.Job]], batch.Reply[list[_Pending | Produced | LabelOutcome]]]:
         """Where chunks of jobs run: forked workers (``produce`` only), threads, or right here."""
         if mode == "processes":
-            processes = pools.enter_context(batch.process_pool(spec, workers))
-            return lambda chunk: batch.submit_to_processes(processes, chunk)  # type: ignore[return-value]
+            processes = pools.enter_context(batch.ForkedWorkers(spec, workers))
+            return processes.submit  # type: ignore[return-value]  # workers return Produced, not _Pending
         if mode == "threads":
             threads = pools.enter_context(batch.thread_pool(workers))
             return lambda chunk: threads.submit(batch.stage_chunk, stage, chunk)

@@ -22,12 +22,14 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
@@ -52,8 +54,8 @@ PROCESS_MAX_WORKERS = 8
 AHEAD_FILES = 128
 AHEAD_BYTES = 64 << 20
 # Files per task handed to a worker, within a byte budget. A hand-off to a worker process costs the
-# calling process ~0.5 ms (pickling, two helper threads of ProcessPoolExecutor, pipes): with 8 files
-# per task that was a fifth of its CPU per photo, and 2,000 files/s ran 18% slower than with 32.
+# calling process ~0.5 ms (it was a ProcessPoolExecutor's helper threads, pickling, pipes): with 8
+# files per task that was a fifth of its CPU per photo, and 2,000 files/s ran 18% slower than 32.
 # Threads hand off for a few microseconds; smaller tasks spread a small batch over all of them.
 CHUNK_FILES = 8
 PROCESS_CHUNK_FILES = 32
@@ -71,6 +73,7 @@ class HasStaged(Protocol):
 
 StagedT = TypeVar("StagedT", bound=HasStaged)
 ResultT = TypeVar("ResultT")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,30 +255,143 @@ def _produce_chunk(chunk: list[Job]) -> list[Produced | LabelOutcome]:
     return stage_chunk(lambda job: produce(spec, job), chunk)
 
 
-def process_pool(spec: ProducerSpec, workers: int) -> ProcessPoolExecutor:
-    """Forked workers that run :func:`produce` with ``spec``; all started before this returns.
+class Reply(Protocol[T_co]):
+    """What ``staged_in_order`` needs of a submitted chunk: a ``Future`` has it."""
 
-    ``gc.freeze`` first: the children's garbage collector then leaves the inherited objects alone,
-    instead of touching (and so copying) every page of the parent's heap.
+    def result(self) -> T_co: ...
+
+    def cancel(self) -> bool: ...
+
+
+class WorkerDied(RuntimeError):
+    """A label worker process ended without answering (killed, or crashed in native code)."""
+
+
+_DIED = (
+    "a label worker process ended without answering; files it had staged may remain as .sgtmp "
+    "temp files beside their targets"
+)
+
+
+class ForkedWorkers:
+    """Label worker processes, forked once per batch, each fed through its own socket pair.
+
+    Why not ``ProcessPoolExecutor``: its hand-off runs through two helper threads in the calling
+    process (one feeds the call queue, one collects results and completes futures), so every chunk
+    woke three threads of the process that also keeps the store, on a machine whose cores the
+    workers already fill. Here the calling thread sends a chunk and later reads its answer itself.
+
+    Chunk ``i`` goes to worker ``i % n``. Each worker answers its chunks in the order it got them,
+    and ``staged_in_order`` collects answers in submission order, so reading worker ``i % n``'s
+    next answer is always chunk ``i``'s. The price against a shared queue: a worker on a slow chunk
+    (a large video) holds the chunks queued behind it, at most the look-ahead window.
     """
-    implicit.registry.preload()
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(spec,)
-    )
-    gc.freeze()
-    try:
-        # With "fork", the first submit starts every worker (no dynamic spawning).
-        pool.submit(int).result()
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        gc.unfreeze()
-    return pool
+
+    def __init__(self, spec: ProducerSpec, workers: int) -> None:
+        self._conns: list[Connection] = []
+        self._pids: list[int] = []
+        self._sent = 0
+        # Format plugins imported now, or each worker would import them again (~250 ms each).
+        implicit.registry.preload()
+        # The children's garbage collector then leaves the inherited objects alone, instead of
+        # touching (and so copying) every page of the parent's heap.
+        gc.freeze()
+        try:
+            for _ in range(workers):
+                self._fork(spec)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            gc.unfreeze()
+
+    def _fork(self, spec: ProducerSpec) -> None:
+        mine, theirs = multiprocessing.Pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: it leaves with os._exit, so nothing inherited is finalised twice
+            status = 1
+            try:
+                mine.close()
+                for other in self._conns:  # the parent's ends to earlier workers
+                    other.close()
+                _serve(spec, theirs)
+                status = 0
+            finally:
+                os._exit(status)
+        theirs.close()
+        self._conns.append(mine)
+        self._pids.append(pid)
+
+    def submit(self, chunk: list[Job]) -> Reply[list[Produced | LabelOutcome]]:
+        conn = self._conns[self._sent % len(self._conns)]
+        self._sent += 1
+        try:
+            conn.send(chunk)
+        except OSError:  # its end of the socket is gone
+            raise WorkerDied(_DIED) from None
+        return _Answer(conn)
+
+    def close(self) -> None:
+        """Tell every worker to stop and wait for it (a worker on a chunk finishes it first)."""
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            conn.close()
+        for pid in self._pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self._conns, self._pids = [], []
+
+    def __enter__(self) -> ForkedWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def submit_to_processes(pool: Executor, chunk: list[Job]) -> Future[list[Produced | LabelOutcome]]:
-    return pool.submit(_produce_chunk, chunk)
+class _Answer:
+    """A chunk's answer, read from its worker's socket when asked for (it cannot be cancelled)."""
+
+    __slots__ = ("_conn", "_value")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._value: tuple[str, object] | None = None
+
+    def cancel(self) -> bool:
+        return False  # the worker has it already
+
+    def result(self) -> list[Produced | LabelOutcome]:
+        if self._value is None:
+            try:
+                self._value = self._conn.recv()
+            except (EOFError, OSError):
+                raise WorkerDied(_DIED) from None
+        kind, value = self._value
+        if kind == "error":
+            raise value  # type: ignore[misc]  # an exception the worker raised
+        return value  # type: ignore[return-value]  # "ok": what _produce_chunk returned
+
+
+def _serve(spec: ProducerSpec, conn: Connection) -> None:
+    """A worker's life: stage each chunk it is sent and answer, until told to stop (None or EOF)."""
+    _start_worker(spec)
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        answer: tuple[str, object]
+        try:
+            answer = ("ok", _produce_chunk(chunk))
+        except BaseException as exc:  # a bug: the caller raises it (the chunk's files are discarded)
+            answer = ("error", exc)
+        try:
+            conn.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError):  # an exception that cannot travel
+            conn.send(("error", RuntimeError(f"label worker: {answer[1]!r}")))
 
 
 # --- ordered staging ------------------------------------------------------------------------------
@@ -299,7 +415,7 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
 
 
 def staged_in_order(
-    submit: Callable[[list[Job]], Future[list[ResultT]]],
+    submit: Callable[[list[Job]], Reply[list[ResultT]]],
     jobs: list[Job],
     workers: int,
     chunk_files: int = CHUNK_FILES,
@@ -314,7 +430,7 @@ def staged_in_order(
     consumer stops (an error, an interrupt), what was staged ahead is deleted once the chunks in
     flight finish.
     """
-    queue: deque[tuple[Future[list[ResultT]], int, int]] = deque()
+    queue: deque[tuple[Reply[list[ResultT]], int, int]] = deque()
     chunk_files = max(1, min(chunk_files, -(-len(jobs) // (2 * workers))))
     rest = iter(jobs)
     ahead_files = ahead_bytes = 0
@@ -348,10 +464,10 @@ def staged_in_order(
             while done:
                 yield done.popleft()
     finally:
-        for future, _, _ in queue:
-            future.cancel()
-        for future, _, _ in queue:
-            if not future.cancelled():
+        # Cancel all first (a thread pool then starts none of them), then wait for the rest.
+        cancelled = [future.cancel() for future, _, _ in queue]
+        for (future, _, _), was_cancelled in zip(queue, cancelled, strict=True):
+            if not was_cancelled:
                 with contextlib.suppress(BaseException):
                     done.extend(future.result())
         for ahead in done:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from synthguard.errors import InvalidLabel
@@ -169,7 +169,9 @@ class AIGCLabel:
         )
 
     def replace(self, **changes: str) -> AIGCLabel:
-        return replace(self, **changes)
+        # The constructor, not dataclasses.replace (which walks the fields' metadata first): this
+        # runs for every label signed. An unknown key is the constructor's TypeError either way.
+        return AIGCLabel(**(self.to_dict() | changes))
 
     @property
     def value(self) -> LabelValue:

@@ -1,0 +1,119 @@
+"""``ForkedWorkers``: label worker processes fed through their own sockets, answers in order.
+
+What the batch path relies on: chunk ``i``'s answer is chunk ``i``'s whatever the worker count, a
+bad file is an outcome (not an error), a bug in a worker is raised in the caller, a worker that
+dies is a clear error rather than a hang, and closing leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from synthguard.labels import batch
+from synthguard.labels.batch import ForkedWorkers, ProducerSpec, WorkerDied
+from synthguard.labels.sign import Ed25519Signer
+from synthguard.results import LabelOutcome
+from tests.conftest import PRODUCER, make_jpeg
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked")
+
+
+@pytest.fixture
+def spec() -> ProducerSpec:
+    return ProducerSpec(PRODUCER, "1", Ed25519Signer.generate(), fsync=False, digest="blake3")
+
+
+def _jobs(folder: Path, count: int) -> list[batch.Job]:
+    folder.mkdir()
+    out = folder / "out"
+    out.mkdir()
+    jobs: list[batch.Job] = []
+    for index in range(count):
+        path = make_jpeg(folder / f"f{index:02d}.jpg")
+        jobs.append((path, out / path.name, f"ID{index:02d}"))
+    return jobs
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return os.waitpid(pid, os.WNOHANG) == (0, 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_answers_come_back_in_submission_order(spec: ProducerSpec, tmp_path: Path, workers: int) -> None:
+    jobs = _jobs(tmp_path / "in", 11)
+    with ForkedWorkers(spec, workers) as pool:
+        answers = [pool.submit(jobs[i : i + 2]) for i in range(0, len(jobs), 2)]
+        results = [result for answer in answers for result in answer.result()]
+    ids = [result.label.ProduceID for result in results if isinstance(result, batch.Produced)]
+    assert ids == [job[2] for job in jobs]
+    for result in results:
+        assert isinstance(result, batch.Produced)
+        assert os.path.exists(result.staged.tmp)  # staged, not renamed: the caller commits
+        result.staged.discard()
+
+
+def test_a_bad_file_is_an_outcome_and_the_worker_goes_on(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 2)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    with ForkedWorkers(spec, 1) as pool:
+        first = pool.submit([jobs[0], (broken, None, None), jobs[1]]).result()
+    assert isinstance(first[1], LabelOutcome) and not first[1].ok
+    assert first[1].error is not None and first[1].error.code == "corrupt_file"
+    assert all(isinstance(result, batch.Produced) for result in (first[0], first[2]))
+
+
+def test_a_bug_in_a_worker_is_raised_in_the_caller(
+    spec: ProducerSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = _jobs(tmp_path / "in", 1)
+
+    def broken_produce(spec: ProducerSpec, job: batch.Job) -> batch.Produced:
+        raise ZeroDivisionError("a bug, not a bad file")
+
+    monkeypatch.setattr(batch, "produce", broken_produce)  # inherited by the forked workers
+    with ForkedWorkers(spec, 1) as pool, pytest.raises(ZeroDivisionError, match="a bug"):
+        pool.submit(jobs).result()
+    assert not list((tmp_path / "in" / "out").iterdir())
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 1)
+    pool = ForkedWorkers(spec, 2)
+    try:
+        victim = pool._pids[0]
+        os.kill(victim, signal.SIGKILL)
+        with pytest.raises(WorkerDied, match="ended without answering"):
+            pool.submit(jobs).result()
+    finally:
+        pool.close()
+
+
+def test_close_stops_every_worker(spec: ProducerSpec) -> None:
+    pool = ForkedWorkers(spec, 2)
+    pids = list(pool._pids)
+    assert all(_alive(pid) for pid in pids)
+    pool.close()
+    pool.close()  # twice is harmless
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_sending_to_a_dead_worker_is_the_same_error(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 1)
+    pool = ForkedWorkers(spec, 1)
+    try:
+        os.kill(pool._pids[0], signal.SIGKILL)
+        os.waitpid(pool._pids[0], 0)
+        with pytest.raises(WorkerDied):
+            for _ in range(200):  # the socket buffer takes a few chunks before the send fails
+                pool.submit(jobs * 30)
+    finally:
+        pool.close()
