@@ -94,3 +94,16 @@ def test_sg2_seals_a_blake3_digest_and_sg1_labels_still_verify() -> None:
     # Renaming the scheme (SG2 -> SG1) is a label change: each scheme signs under its own domain.
     renamed = new.replace(ReservedCode1="SG1." + new.ReservedCode1[4:])
     assert check_producer(renamed, digests, _lookup(signer)).integrity is Integrity.LABEL_ALTERED
+
+
+def test_libsodium_signatures_are_the_ones_openssl_makes() -> None:
+    """Ed25519Signer signs through PyNaCl; Ed25519 is deterministic, so OpenSSL's bytes must match."""
+    import os
+
+    signer = Ed25519Signer.generate()
+    public = signer.private_key.public_key()
+    for size in (0, 1, 32, 97, 4096):
+        message = os.urandom(size)
+        signature = signer.sign(message)
+        assert signature == signer.private_key.sign(message)
+        public.verify(signature, message)  # raises if it does not verify

@@ -31,19 +31,21 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_NEW_PACKET_HEAD = (
+    f"{_XPACKET_BEGIN}\n"
+    f'<x:xmpmeta xmlns:x="{X_NS}">\n'
+    f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
+    f'  <rdf:Description rdf:about="" xmlns:{TC260_PREFIX}="{TC260_NS}">\n'
+    f"   <{TC260_PREFIX}:{PROPERTY}>"
+).encode()
+_NEW_PACKET_TAIL = (
+    f"</{TC260_PREFIX}:{PROPERTY}>\n  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n{_XPACKET_END}"
+).encode()
+
+
 def new_packet(value: str) -> bytes:
     """A minimal packet holding only ``TC260:AIGC`` (the fast path: no existing XMP)."""
-    return (
-        f"{_XPACKET_BEGIN}\n"
-        f'<x:xmpmeta xmlns:x="{X_NS}">\n'
-        f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
-        f'  <rdf:Description rdf:about="" xmlns:{TC260_PREFIX}="{TC260_NS}">\n'
-        f"   <{TC260_PREFIX}:{PROPERTY}>{_escape(value)}</{TC260_PREFIX}:{PROPERTY}>\n"
-        "  </rdf:Description>\n"
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>\n"
-        f"{_XPACKET_END}"
-    ).encode()
+    return _NEW_PACKET_HEAD + _escape(value).encode() + _NEW_PACKET_TAIL
 
 
 def _parse(packet: bytes, fmt: str) -> xml.dom.minidom.Document:

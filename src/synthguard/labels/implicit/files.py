@@ -219,26 +219,34 @@ def stage_write(
     """
     fd, tmp_name = _create_temp(target)
     try:
-        with os.fdopen(fd, "wb", buffering=0 if gather else -1) as dst:
-            if gather:
+        if gather:
+            try:
                 writer = GatherWriter(fd)
                 produce(cast(BinaryIO, writer))
                 writer.flush()
                 size = writer.tell()
-            else:
+                _finish(fd, mode, fsync)
+            finally:
+                os.close(fd)
+        else:
+            with os.fdopen(fd, "wb") as dst:
                 produce(dst)
                 dst.flush()
                 size = dst.tell()
-            if mode is not None:
-                with contextlib.suppress(OSError):
-                    os.fchmod(fd, mode)
-            if fsync:
-                os.fsync(fd)
+                _finish(fd, mode, fsync)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
     return Staged(tmp_name, target, size)
+
+
+def _finish(fd: int, mode: int | None, fsync: bool) -> None:
+    if mode is not None:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, mode)
+    if fsync:
+        os.fsync(fd)
 
 
 class GatherWriter:
