@@ -238,3 +238,19 @@ def test_chunks_are_large_but_every_worker_gets_a_share(
     results = list(batch.staged_in_order(submit, jobs, workers, chunk_files))
     assert results == [str(job[0]) for job in jobs]
     assert sizes == expected
+
+
+def test_segments_split_only_where_a_job_reads_an_earlier_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    same_name = [(tmp_path / f"d{i}" / "a.jpg", None, None) for i in range(50)]  # in place, all apart
+    assert [len(s) for s in batch.segments(list(same_name))] == [50]
+    relative_then_absolute: list[batch.Job] = [
+        (Path("x.jpg"), Path("out/x.jpg"), None),
+        (Path("y.jpg"), None, None),
+        (tmp_path / "sub" / ".." / "out" / "x.jpg", None, None),  # reads what job 0 writes
+        (Path("z.jpg"), None, None),
+        (Path("./z.jpg"), Path("z2.jpg"), None),  # reads what job 3 wrote in place
+    ]
+    assert [len(s) for s in batch.segments(relative_then_absolute)] == [2, 2, 1]
