@@ -117,3 +117,15 @@ def test_sending_to_a_dead_worker_is_the_same_error(spec: ProducerSpec, tmp_path
                 pool.submit(jobs * 30)
     finally:
         pool.close()
+
+
+def test_ctrl_c_waits_until_an_answer_is_read_whole() -> None:
+    """A SIGINT while an answer is being read is raised after it, never halfway through it."""
+    import time
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt), batch.sigint_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        reached = True
+    assert reached

@@ -25,6 +25,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -388,13 +389,32 @@ class _Answer:
     def result(self) -> list[Produced | LabelOutcome]:
         if self._value is None:
             try:
-                self._value = self._conn.recv()
+                self._conn.poll(None)  # wait where Ctrl-C may interrupt: nothing is read yet
+                with sigint_deferred():  # but not halfway through a message (the rest would be lost)
+                    self._value = self._conn.recv()
             except (EOFError, OSError):
                 raise WorkerDied(_DIED) from None
         kind, value = self._value
         if kind == "error":
             raise value  # type: ignore[misc]  # an exception the worker raised
         return value  # type: ignore[return-value]  # "ok": what _produce_chunk returned
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) back inside the block; one that came meanwhile is raised right after.
+
+    Only where the block runs in the main thread and the platform can mask signals; elsewhere
+    the block runs as it is (a KeyboardInterrupt can only reach the main thread anyway).
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _serve(spec: ProducerSpec, conn: Connection) -> None:
