@@ -402,19 +402,25 @@ class _Answer:
 
 @contextlib.contextmanager
 def sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C) back inside the block; one that came meanwhile is raised right after.
+    """Hold Ctrl-C (SIGINT) back inside the block: one that came meanwhile is raised right after.
 
-    Only where the block runs in the main thread and the platform can mask signals; elsewhere
-    the block runs as it is (a KeyboardInterrupt can only reach the main thread anyway).
+    The handler is swapped rather than the signal masked: a process-directed signal goes to any
+    thread that does not mask it, and Python then runs the handler in the main thread anyway.
+    Only the main thread can swap handlers, and only it gets KeyboardInterrupt, so elsewhere (and
+    under a handler installed outside Python) the block runs as it is.
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # delivered again, now to whatever handled it before
+            signal.raise_signal(signal.SIGINT)
 
 
 def _serve(spec: ProducerSpec, conn: Connection) -> None:
