@@ -417,7 +417,7 @@ class Synthguard:
         record = _LabelRow(
             content_id=content_id,
             role=role,
-            file_name=produced.source.name[:255],
+            file_name=os.path.basename(produced.source)[:255],
             format=produced.format,
             content_digest=produced.digest.hex(),
             label_json=produced.label_json,

@@ -34,13 +34,15 @@ from synthguard.labels.implicit.registry import (
 from synthguard.labels.implicit.verdict import evaluate
 from synthguard.labels.model import AIGCLabel, LabelFinding, RawLabel
 
+StrPath = str | os.PathLike[str]
+
 # Files up to this size are read with one system call and parsed from memory: labeling a batch of
 # photos is dominated by per-file syscalls, not by bytes. Larger files (video) are streamed.
 IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024
 
 
 @contextlib.contextmanager
-def open_source(path: Path) -> Iterator[BinaryIO]:
+def open_source(path: StrPath) -> Iterator[BinaryIO]:
     """The file as a seekable binary stream: in memory when small, the open file otherwise.
 
     The in-memory source also keeps the file's permission bits (see :func:`source_mode`), from the
@@ -152,7 +154,7 @@ def stage_opened(
     plugin: FormatPlugin,
     src: BinaryIO,
     label: AIGCLabel,
-    target: Path,
+    target: StrPath,
     *,
     fsync: bool = True,
     like: Path | None = None,
@@ -179,7 +181,7 @@ class Staged:
     """A complete new file in a temp file beside ``target``; nothing at ``target`` has changed yet."""
 
     tmp: str  # only ever handed to os functions: a str saves building a Path per file
-    target: Path
+    target: StrPath
     size: int
 
     def commit(self) -> None:
@@ -205,7 +207,7 @@ def _mode_of(like: Path | None) -> int | None:
 
 
 def stage_write(
-    target: Path,
+    target: StrPath,
     produce: Callable[[BinaryIO], None],
     *,
     fsync: bool = True,
@@ -319,7 +321,7 @@ _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) 
 _TEMP_ATTEMPTS = 100
 
 
-def _create_temp(target: Path) -> tuple[int, str]:
+def _create_temp(target: StrPath) -> tuple[int, str]:
     """A new, empty temp file beside ``target`` (mode 0600, as mkstemp makes it): its fd and name."""
     folder, name = os.path.split(os.fspath(target))
     prefix = os.path.join(folder, f".{name}.{os.getpid()}-")
