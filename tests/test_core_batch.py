@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from synthguard import core
+from synthguard.config import Settings
 from synthguard.core import Synthguard
 from synthguard.labels import batch, implicit
 from synthguard.labels.sign import Ed25519Signer
@@ -185,6 +186,35 @@ def test_worker_processes_label_a_batch_like_one_process_does(sg: Synthguard, tm
         assert outcome.label is not None and outcome.label["ProduceID"] == outcome.content_id
     assert [e.content_id for e in sg.ledger.select()] == ids
     assert _leftovers(out) == []
+
+
+def _child_alive(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
+
+
+def test_the_core_keeps_its_label_workers_between_batches_until_closed(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "plan", lambda jobs, signer: ("processes", 2))
+    paths = _inputs(tmp_path / "in", batch.PROCESS_MIN_FILES)
+    sg = Synthguard.open(settings)
+    try:
+        pids = []
+        for round_ in range(2):
+            out = tmp_path / f"out{round_}"
+            out.mkdir()
+            outcomes = sg.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False)
+            assert all(o.ok for o in outcomes)
+            kept = sg._label_workers._idle
+            assert kept is not None
+            pids.append(list(kept._pids))
+        assert pids[0] == pids[1] and all(_child_alive(pid) for pid in pids[0])
+    finally:
+        sg.close()
+    assert not any(_child_alive(pid) for pid in pids[0])
 
 
 def test_interrupting_a_process_batch_leaves_no_temp_files(

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ class Synthguard:
         # (TC260-PG-202511A interop). Platform signatures (ReservedCode2) always use ``signer``.
         self.producer_signer: Signer = signer
         self._public_keys: dict[str, bytes] = {signer.key_id: signer.public_key_bytes()}
+        # Label worker processes kept between batches; stopped by close() or when this object goes.
+        self._label_workers = batch.KeptWorkers()
+        weakref.finalize(self, self._label_workers.close)
 
     @classmethod
     def open(cls, settings: Settings) -> Synthguard:
@@ -102,6 +106,7 @@ class Synthguard:
         return core
 
     def close(self) -> None:
+        self._label_workers.close()
         if "ledger" in self.__dict__:
             self.ledger.close()
         bind = self.sessions.kw.get("bind")
@@ -292,8 +297,8 @@ class Synthguard:
             result.staged.discard()
             raise
 
-    @staticmethod
     def _chunk_runner(
+        self,
         mode: batch.Mode,
         workers: int,
         spec: batch.ProducerSpec,
@@ -302,7 +307,7 @@ class Synthguard:
     ) -> Callable[[list[batch.Job]], batch.Reply[list[_Pending | Produced | LabelOutcome]]]:
         """Where chunks of jobs run: forked workers (``produce`` only), threads, or right here."""
         if mode == "processes":
-            processes = pools.enter_context(batch.ForkedWorkers(spec, workers))
+            processes = pools.enter_context(self._label_workers.lease(spec, workers))
             return processes.submit  # type: ignore[return-value]  # workers return Produced, not _Pending
         if mode == "threads":
             threads = pools.enter_context(batch.thread_pool(workers))

@@ -136,3 +136,73 @@ def test_ctrl_c_waits_until_an_answer_is_read_whole() -> None:
             time.sleep(0.01)
     finally:
         signal.signal(signal.SIGINT, original)
+
+
+# --- workers kept between batches ------------------------------------------------------------------
+
+
+def test_kept_workers_serve_the_next_batch_with_the_same_spec(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 2)
+    keeper = batch.KeptWorkers()
+    try:
+        with keeper.lease(spec, 2) as pool:
+            first = list(pool._pids)
+            for result in pool.submit(jobs).result():
+                assert isinstance(result, batch.Produced)
+                result.staged.discard()
+        assert all(_alive(pid) for pid in first)  # kept, idle
+        with keeper.lease(spec, 2) as pool:
+            assert pool._pids == first
+        other = ProducerSpec(PRODUCER, "2", spec.signer, fsync=False, digest="blake3")
+        with keeper.lease(other, 2) as pool:  # another Label value: workers forked for it
+            assert not set(pool._pids) & set(first)
+            second = list(pool._pids)
+        assert not any(_alive(pid) for pid in first)
+    finally:
+        keeper.close()
+    assert not any(_alive(pid) for pid in second)
+
+
+def test_workers_with_an_unread_answer_are_not_kept(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 1)
+    keeper = batch.KeptWorkers()
+    try:
+        with keeper.lease(spec, 1) as pool:
+            pool.submit(jobs)  # never read: the socket still holds the answer
+            pids = list(pool._pids)
+        assert not any(_alive(pid) for pid in pids)
+        with keeper.lease(spec, 1) as pool:  # a fresh worker, in step with its socket
+            assert pool._pids != pids
+            (result,) = pool.submit(jobs).result()
+            assert isinstance(result, batch.Produced)
+            assert result.label.ProduceID == jobs[0][2]
+    finally:
+        keeper.close()
+
+
+def test_workers_after_a_death_are_replaced(spec: ProducerSpec, tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path / "in", 1)
+    keeper = batch.KeptWorkers()
+    try:
+        with pytest.raises(WorkerDied), keeper.lease(spec, 1) as pool:
+            os.kill(pool._pids[0], signal.SIGKILL)
+            pool.submit(jobs).result()
+        with keeper.lease(spec, 1) as pool:
+            (result,) = pool.submit(jobs).result()
+            assert isinstance(result, batch.Produced)
+    finally:
+        keeper.close()
+
+
+def test_a_second_batch_meanwhile_gets_workers_of_its_own(spec: ProducerSpec) -> None:
+    keeper = batch.KeptWorkers()
+    try:
+        with keeper.lease(spec, 1) as shared, keeper.lease(spec, 1) as own:
+            assert own is not shared
+            own_pids = list(own._pids)
+            shared_pids = list(shared._pids)
+        assert not any(_alive(pid) for pid in own_pids)  # stopped with its batch
+        assert all(_alive(pid) for pid in shared_pids)
+    finally:
+        keeper.close()
+    assert not any(_alive(pid) for pid in shared_pids)

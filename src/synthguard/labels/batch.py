@@ -317,9 +317,14 @@ class ForkedWorkers:
     """
 
     def __init__(self, spec: ProducerSpec, workers: int) -> None:
+        self.spec = spec
+        self.workers = workers
         self._conns: list[Connection] = []
         self._pids: list[int] = []
         self._sent = 0
+        self._unanswered = 0  # chunks sent whose answer has not been read whole
+        self._broken = False
+        self._owner = os.getpid()
         # Format plugins imported now, or each worker would import them again (~250 ms each).
         implicit.registry.preload()
         # The children's garbage collector then leaves the inherited objects alone, instead of
@@ -361,11 +366,21 @@ class ForkedWorkers:
         try:
             conn.send(wire)
         except OSError:  # its end of the socket is gone
+            self._broken = True
             raise WorkerDied(_DIED) from None
-        return _Answer(conn)
+        self._unanswered += 1
+        return _Answer(self, conn)
+
+    @property
+    def reusable(self) -> bool:
+        """Every answer read and every worker alive: the next batch can use these workers as they are."""
+        return bool(self._conns) and self._unanswered == 0 and not self._broken and self._owner == os.getpid()
 
     def close(self) -> None:
         """Tell every worker to stop and wait for it (a worker on a chunk finishes it first)."""
+        if self._owner != os.getpid():  # a forked copy of the object: the workers are not ours
+            self._conns, self._pids = [], []
+            return
         for conn in self._conns:
             with contextlib.suppress(OSError):
                 conn.send(None)
@@ -385,9 +400,10 @@ class ForkedWorkers:
 class _Answer:
     """A chunk's answer, read from its worker's socket when asked for (it cannot be cancelled)."""
 
-    __slots__ = ("_conn", "_value")
+    __slots__ = ("_conn", "_pool", "_value")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, pool: ForkedWorkers, conn: Connection) -> None:
+        self._pool = pool
         self._conn = conn
         self._value: tuple[str, object] | None = None
 
@@ -401,11 +417,60 @@ class _Answer:
                 with sigint_deferred():  # but not halfway through a message (the rest would be lost)
                     self._value = self._conn.recv()
             except (EOFError, OSError):
+                self._pool._broken = True
                 raise WorkerDied(_DIED) from None
+            self._pool._unanswered -= 1
         kind, value = self._value
         if kind == "error":
             raise value  # type: ignore[misc]  # an exception the worker raised
         return value  # type: ignore[return-value]  # "ok": what _produce_chunk returned
+
+
+class KeptWorkers:
+    """One set of label workers kept between batches: a service or a script labeling batch after
+    batch forks them once, like ``exiftool -stay_open`` keeps its process.
+
+    Forking two workers, their first chunk (copy-on-write faults) and waiting for them to exit cost
+    ~10 ms per batch: 4% of labeling 1,000 photos. Workers are kept only for the same
+    :class:`ProducerSpec` (the signer and label value are fixed at the fork) and only when the batch
+    read every answer (an interrupted batch may leave one in a socket: those workers are stopped).
+    A second batch running meanwhile (another thread) gets workers of its own for its duration.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: ForkedWorkers | None = None
+
+    @contextlib.contextmanager
+    def lease(self, spec: ProducerSpec, workers: int) -> Iterator[ForkedWorkers]:
+        """Workers for one batch: the kept ones when they fit, else new ones (kept afterwards)."""
+        if not self._lock.acquire(blocking=False):  # another batch has them
+            with ForkedWorkers(spec, workers) as own:
+                yield own
+            return
+        try:
+            pool, self._idle = self._idle, None
+            if pool is not None and not (pool.reusable and pool.spec == spec and pool.workers == workers):
+                pool.close()
+                pool = None
+            if pool is None:
+                pool = ForkedWorkers(spec, workers)
+            try:
+                yield pool
+            finally:
+                if pool.reusable:
+                    self._idle = pool
+                else:
+                    pool.close()
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Stop the kept workers (a batch in progress keeps its own until it ends)."""
+        with self._lock:
+            pool, self._idle = self._idle, None
+        if pool is not None:
+            pool.close()
 
 
 @contextlib.contextmanager
