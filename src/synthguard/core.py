@@ -262,7 +262,7 @@ class Synthguard:
                     # closing(): on an error here the workers stop and what they staged ahead goes.
                     staging = batch.staged_in_order(submit, segment, workers, chunk_files)
                     with contextlib.closing(staging) as results:
-                        for result in results:
+                        for left, result in enumerate(results, 1 - len(segment)):
                             if isinstance(result, LabelOutcome):  # failed: nothing was staged
                                 outcomes.append(result)
                             else:
@@ -272,7 +272,10 @@ class Synthguard:
                                 staged_bytes += pending[-1].staged.size
                             if progress is not None:
                                 progress(1)
-                            if len(pending) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
+                            # The last files (all submitted by now) commit a chunk at a time, while
+                            # the workers finish theirs: what is left once they are done is small.
+                            tail = -left < batch.AHEAD_FILES and len(pending) >= chunk_files
+                            if tail or len(pending) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
                                 self._finish_batch(pending)
                                 staged_bytes = 0
                     # A segment ends where a later file reads what this one writes: rename first.
