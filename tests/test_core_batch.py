@@ -245,10 +245,11 @@ def test_interrupting_a_process_batch_leaves_no_temp_files(
 @pytest.mark.parametrize(
     ("files", "workers", "chunk_files", "expected"),
     [
-        (1000, 2, 32, [32] * 31 + [8]),  # a big batch: full chunks, few hand-offs
-        (40, 2, 32, [10, 10, 10, 10]),  # a short one: every worker gets a share
+        # A big batch: full chunks, few hand-offs; smaller ones at the end, so the workers finish together.
+        (1000, 2, 32, [32] * 28 + [26, 20, 15, 11, 8, 6, 5, 4, 4, 4, 1]),
+        (40, 2, 32, [10, 8, 6, 4, 4, 4, 4]),  # a short one: every worker gets a share
         (3, 4, 32, [1, 1, 1]),
-        (17, 3, 8, [3, 3, 3, 3, 3, 2]),
+        (17, 3, 8, [3, 3, 2, 2, 2, 1, 1, 1, 1, 1]),
     ],
 )
 def test_chunks_are_large_but_every_worker_gets_a_share(

@@ -60,6 +60,28 @@ def test_answers_come_back_in_submission_order(spec: ProducerSpec, tmp_path: Pat
         result.staged.discard()
 
 
+def test_a_chunk_goes_to_the_worker_with_the_least_left_to_do(spec: ProducerSpec, tmp_path: Path) -> None:
+    """A worker that falls behind gets no more until it catches up; answers still come in order."""
+    jobs = _jobs(tmp_path / "in", 4)
+    with ForkedWorkers(spec, 2) as pool:
+        slow = pool._pids[0]
+        os.kill(slow, signal.SIGSTOP)
+        try:
+            answers = [pool.submit(jobs[:1]), pool.submit(jobs[1:2])]  # one each
+            for job in jobs[2:]:
+                assert pool._conns[1].poll(30)  # the running worker has answered its last chunk
+                answers.append(pool.submit([job]))
+            assert [answer._worker for answer in answers] == [0, 1, 1, 1]
+        finally:
+            os.kill(slow, signal.SIGCONT)
+        results = [result for answer in answers for result in answer.result()]
+        assert pool.reusable
+    assert [r.label.ProduceID for r in results if isinstance(r, batch.Produced)] == [j[2] for j in jobs]
+    for result in results:
+        assert isinstance(result, batch.Produced)
+        result.staged.discard()
+
+
 def test_a_bad_file_is_an_outcome_and_the_worker_goes_on(spec: ProducerSpec, tmp_path: Path) -> None:
     jobs = _jobs(tmp_path / "in", 2)
     broken = tmp_path / "broken.jpg"

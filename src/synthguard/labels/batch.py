@@ -303,17 +303,20 @@ _DIED = (
 
 
 class ForkedWorkers:
-    """Label worker processes, forked once per batch, each fed through its own socket pair.
+    """Label worker processes, forked once and kept by the caller, each fed through its own socket pair.
 
     Why not ``ProcessPoolExecutor``: its hand-off runs through two helper threads in the calling
     process (one feeds the call queue, one collects results and completes futures), so every chunk
     woke three threads of the process that also keeps the store, on a machine whose cores the
     workers already fill. Here the calling thread sends a chunk and later reads its answer itself.
 
-    Chunk ``i`` goes to worker ``i % n``. Each worker answers its chunks in the order it got them,
-    and ``staged_in_order`` collects answers in submission order, so reading worker ``i % n``'s
-    next answer is always chunk ``i``'s. The price against a shared queue: a worker on a slow chunk
-    (a large video) holds the chunks queued behind it, at most the look-ahead window.
+    A chunk goes to the worker with the fewest chunks still to do (answers that have arrived are
+    collected first, without waiting), so a worker that falls behind (it shares its core with the
+    calling process, or got a large video) is given less, and the workers finish a batch together:
+    with chunk ``i`` always on worker ``i % n``, one of two workers idled for up to a tenth of a
+    1,000-photo batch at its end. Each worker answers its chunks in the order it got them, so the
+    next answer from a chunk's worker, once that worker's earlier chunks are answered, is that
+    chunk's: callers take answers in submission order (``staged_in_order`` does).
     """
 
     def __init__(self, spec: ProducerSpec, workers: int) -> None:
@@ -321,8 +324,9 @@ class ForkedWorkers:
         self.workers = workers
         self._conns: list[Connection] = []
         self._pids: list[int] = []
-        self._sent = 0
-        self._unanswered = 0  # chunks sent whose answer has not been read whole
+        self._sent: list[int] = []  # chunks sent to each worker
+        self._arrived: list[deque[tuple[str, object]]] = []  # answers read, not yet taken
+        self._read: list[int] = []  # answers read from each worker's socket
         self._broken = False
         self._owner = os.getpid()
         # Format plugins imported now, or each worker would import them again (~250 ms each).
@@ -355,26 +359,56 @@ class ForkedWorkers:
         theirs.close()
         self._conns.append(mine)
         self._pids.append(pid)
+        self._sent.append(0)
+        self._read.append(0)
+        self._arrived.append(deque())
 
     def submit(self, chunk: list[Job]) -> Reply[list[Produced | LabelOutcome]]:
-        conn = self._conns[self._sent % len(self._conns)]
-        self._sent += 1
+        worker = self._least_busy()
         wire: list[WireJob] = [
             (os.fspath(path), None if out is None else os.fspath(out), given_id)
             for path, out, given_id in chunk
         ]
         try:
-            conn.send(wire)
+            self._conns[worker].send(wire)
         except OSError:  # its end of the socket is gone
             self._broken = True
             raise WorkerDied(_DIED) from None
-        self._unanswered += 1
-        return _Answer(self, conn)
+        self._sent[worker] += 1
+        return _Answer(self, worker)
+
+    def _least_busy(self) -> int:
+        """The worker with the fewest chunks not yet answered (the first of equals)."""
+        for worker, conn in enumerate(self._conns):
+            while self._read[worker] < self._sent[worker] and conn.poll(0):
+                self._receive(worker)
+        to_do = [sent - read for sent, read in zip(self._sent, self._read, strict=True)]
+        return to_do.index(min(to_do))
+
+    def _receive(self, worker: int) -> None:
+        """Read one whole answer from ``worker`` (waiting for it) into its arrived answers."""
+        conn = self._conns[worker]
+        try:
+            conn.poll(None)  # wait where Ctrl-C may interrupt: nothing is read yet
+            with sigint_deferred():  # but not halfway through a message (the rest would be lost)
+                answer = conn.recv()
+        except (EOFError, OSError):
+            self._broken = True
+            raise WorkerDied(_DIED) from None
+        self._read[worker] += 1
+        self._arrived[worker].append(answer)
+
+    def answer(self, worker: int) -> tuple[str, object]:
+        """``worker``'s oldest answer not yet taken, waiting for it if it has not arrived."""
+        if not self._arrived[worker]:
+            self._receive(worker)
+        return self._arrived[worker].popleft()
 
     @property
     def reusable(self) -> bool:
         """Every answer read and every worker alive: the next batch can use these workers as they are."""
-        return bool(self._conns) and self._unanswered == 0 and not self._broken and self._owner == os.getpid()
+        in_step = self._sent == self._read and not any(self._arrived)
+        return bool(self._conns) and in_step and not self._broken and self._owner == os.getpid()
 
     def close(self) -> None:
         """Tell every worker to stop and wait for it (a worker on a chunk finishes it first)."""
@@ -398,13 +432,13 @@ class ForkedWorkers:
 
 
 class _Answer:
-    """A chunk's answer, read from its worker's socket when asked for (it cannot be cancelled)."""
+    """A chunk's answer, taken from its worker when asked for (it cannot be cancelled)."""
 
-    __slots__ = ("_conn", "_pool", "_value")
+    __slots__ = ("_pool", "_value", "_worker")
 
-    def __init__(self, pool: ForkedWorkers, conn: Connection) -> None:
+    def __init__(self, pool: ForkedWorkers, worker: int) -> None:
         self._pool = pool
-        self._conn = conn
+        self._worker = worker
         self._value: tuple[str, object] | None = None
 
     def cancel(self) -> bool:
@@ -412,14 +446,7 @@ class _Answer:
 
     def result(self) -> list[Produced | LabelOutcome]:
         if self._value is None:
-            try:
-                self._conn.poll(None)  # wait where Ctrl-C may interrupt: nothing is read yet
-                with sigint_deferred():  # but not halfway through a message (the rest would be lost)
-                    self._value = self._conn.recv()
-            except (EOFError, OSError):
-                self._pool._broken = True
-                raise WorkerDied(_DIED) from None
-            self._pool._unanswered -= 1
+            self._value = self._pool.answer(self._worker)
         kind, value = self._value
         if kind == "error":
             raise value  # type: ignore[misc]  # an exception the worker raised
@@ -546,25 +573,30 @@ def staged_in_order(
     """Stage ``jobs`` through ``submit`` (a pool's chunk runner); results in input order.
 
     Jobs go out in chunks of up to ``chunk_files`` files, so the calling thread wakes once per
-    chunk, not per file; a short batch is cut into at least two chunks per worker, so every
-    worker gets a share. Workers run ahead of the consumer (which commits a batch now and then) by up to
+    chunk, not per file. Chunks shrink towards the end (guided self-scheduling: a chunk is at most
+    the remaining jobs over twice the workers, and at least an eighth of ``chunk_files`` unless the
+    batch is too short for that), so a short batch gives every worker a share and the workers of a
+    long one finish together instead of one idling while another works through a last full chunk.
+    Workers run ahead of the consumer (which commits a batch now and then) by up to
     ``AHEAD_FILES`` files and ``AHEAD_BYTES`` of input, at least one chunk per worker: a batch of
     large videos never holds more than a few staged copies beyond the committed ones. If the
     consumer stops (an error, an interrupt), what was staged ahead is deleted once the chunks in
     flight finish.
     """
     queue: deque[tuple[Reply[list[ResultT]], int, int]] = deque()
-    chunk_files = max(1, min(chunk_files, -(-len(jobs) // (2 * workers))))
+    smallest = max(1, min(chunk_files // 8, len(jobs) // (2 * workers)))
     rest = iter(jobs)
+    unsent = len(jobs)
     ahead_files = ahead_bytes = 0
     done: deque[ResultT] = deque()  # a chunk's results not yet handed out
 
     def submit_more() -> None:
-        nonlocal ahead_files, ahead_bytes
+        nonlocal ahead_files, ahead_bytes, unsent
         while len(queue) < workers or (ahead_files < AHEAD_FILES and ahead_bytes < AHEAD_BYTES):
             chunk: list[Job] = []
             size = 0
-            while len(chunk) < chunk_files and size < CHUNK_BYTES:
+            most = max(smallest, min(chunk_files, -(-unsent // (2 * workers))))
+            while len(chunk) < most and size < CHUNK_BYTES:
                 job = next(rest, None)
                 if job is None:
                     break
@@ -573,6 +605,7 @@ def staged_in_order(
             if not chunk:
                 return
             queue.append((submit(chunk), len(chunk), size))
+            unsent -= len(chunk)
             ahead_files += len(chunk)
             ahead_bytes += size
 
