@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from synthguard.errors import InvalidLabel
 from synthguard.labels import (
     AIGCLabel,
     Ed25519Signer,
@@ -14,6 +17,7 @@ from synthguard.labels import (
     sign_propagator,
 )
 from synthguard.labels.model import value_problem
+from synthguard.labels.sign import produce_signed
 from tests.conftest import PLATFORM, PRODUCER
 
 DIGEST = hashlib.sha256(b"pixels").digest()
@@ -107,3 +111,18 @@ def test_libsodium_signatures_are_the_ones_openssl_makes() -> None:
         signature = signer.sign(message)
         assert signature == signer.private_key.sign(message)
         public.verify(signature, message)  # raises if it does not verify
+
+
+def test_produce_signed_is_the_produced_label_signed() -> None:
+    """The one-construction path the batch uses gives exactly what produce + sign_producer give."""
+    signer = Ed25519Signer.generate()
+    for algorithm in ("sha256", "blake3"):
+        quick = produce_signed(PRODUCER, "id-7", "2", DIGEST, signer, algorithm)
+        assert quick == sign_producer(AIGCLabel.produce(PRODUCER, "id-7", "2"), DIGEST, signer, algorithm)
+
+
+def test_produce_signed_refuses_what_a_label_refuses() -> None:
+    signer = Ed25519Signer.generate()
+    for produce_id, value in (("标识-1", "1"), ("", "1"), ("id 1", "1"), ("id-1", "4")):
+        with pytest.raises(InvalidLabel):
+            produce_signed(PRODUCER, produce_id, value, DIGEST, signer)

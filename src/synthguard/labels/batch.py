@@ -39,7 +39,7 @@ from synthguard.ids import new_content_id
 from synthguard.labels import implicit
 from synthguard.labels.model import KEYS, AIGCLabel
 from synthguard.labels.security_data import Sm2Signer
-from synthguard.labels.sign import Ed25519Signer, Signer, sign_producer
+from synthguard.labels.sign import Ed25519Signer, Signer, produce_signed
 from synthguard.results import FileError, LabelOutcome
 
 Job = tuple[Path, Path | None, str | None]  # source, output (None: in place), given content ID
@@ -150,8 +150,8 @@ def produce(spec: ProducerSpec, job: Job | WireJob) -> Produced:
     with implicit.open_source(path) as src:
         plugin = implicit.files.open_plugin(src, os.path.basename(path))
         digest = implicit.digest_opened(plugin, src, spec.digest)
-        label = AIGCLabel.produce(spec.producer, given_id or new_content_id(), spec.label)
-        aigc = sign_producer(label, digest, spec.signer, spec.digest)
+        produce_id = given_id or new_content_id()
+        aigc = produce_signed(spec.producer, produce_id, spec.label, digest, spec.signer, spec.digest)
         mode = implicit.source_mode(src)
         staged = implicit.stage_opened(plugin, src, aigc, target, fsync=spec.fsync, mode=mode)
     return Produced(path, target, plugin.name, spec.digest, digest, aigc, aigc.to_json(), staged)
@@ -526,6 +526,11 @@ def sigint_deferred() -> Iterator[None]:
 def _serve(spec: ProducerSpec, conn: Connection) -> None:
     """A worker's life: stage each chunk it is sent and answer, until told to stop (None or EOF)."""
     _start_worker(spec)
+    with implicit.digest_algorithm(spec.digest):  # once, not per file
+        _answer_chunks(conn)
+
+
+def _answer_chunks(conn: Connection) -> None:
     while True:
         try:
             chunk = conn.recv()

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthguard.errors import CorruptFile, UnsupportedFormat
 from synthguard.labels.implicit import registry
@@ -207,3 +209,84 @@ def test_temp_names_skip_a_leftover_with_the_same_name(tmp_path: Path) -> None:
     assert Path(name).parent == tmp_path and Path(name).name.startswith(".photo.jpg.")
     assert Path(name) != leftover and leftover.read_bytes() == b"from a crashed run"
     assert os.stat(name).st_mode & 0o777 == 0o600
+
+
+def test_gather_writer_finishes_after_short_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthguard.labels.implicit import files
+
+    def stingy(fd: int, pieces: list[bytes | memoryview]) -> int:  # a disk or signal that cuts writes
+        return os.write(fd, b"".join(bytes(piece) for piece in pieces)[:5])
+
+    monkeypatch.setattr(files.os, "writev", stingy)
+    path = tmp_path / "out.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        writer = files.GatherWriter(fd)
+        for piece in (b"head-", memoryview(b"0123456789abcdef"), b"-tail"):
+            writer.write(piece)
+        writer.flush()
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"head-0123456789abcdef-tail"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_temp_names_in_a_forked_child_carry_its_own_pid(tmp_path: Path) -> None:
+    from synthguard.labels.implicit import files
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports the temp name it made and leaves
+        status = 1
+        try:
+            fd, name = files._create_temp(tmp_path / "photo.jpg")
+            os.close(fd)
+            os.write(write_end, name.encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    name = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    assert status == 0
+    assert f".photo.jpg.{pid}-" in name
+
+
+# --- JPEG: a file with no label carrier gets our segment spliced in, as the general write would ----
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+_HEADER_PARTS = {
+    "jfif": _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
+    "jfxx": _segment(0xE0, b"JFXX\x00\x10thumbnail"),
+    "icc": _segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + bytes(40)),
+    "adobe": _segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01"),
+    "comment": _segment(0xFE, b"made by a generator"),
+    "fill": b"\xff\xff",
+    "dqt": _segment(0xDB, bytes(65)),
+    "app1-other": _segment(0xE1, b"not xmp, not exif"),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(sorted(_HEADER_PARTS)), max_size=8))
+def test_jpeg_splice_shortcut_matches_the_general_write(parts: list[str]) -> None:
+    from synthguard.labels.implicit import jpeg
+    from synthguard.labels.model import AIGCLabel
+
+    data = b"\xff\xd8" + b"".join(_HEADER_PARTS[p] for p in parts) + _HEADER_PARTS["dqt"]
+    data += _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + b"\x12\x34entropy-coded\xff\x00data\xff\xd9"
+    label = AIGCLabel.produce("001191110102MACQD9K64010000", "ID-1")
+    shortcut = io.BytesIO()
+    jpeg.write(MemorySource(data), shortcut, label)
+    general = io.BytesIO()
+    every_kind = frozenset({"xmp", "xmp-ext", "exif", "blob", "app", "com", "table"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jpeg, "_CARRIER_KINDS", every_kind)  # no file qualifies: the general path
+        jpeg.write(MemorySource(data), general, label)
+    assert shortcut.getvalue() == general.getvalue()
+    assert [raw.text for raw in jpeg.read(MemorySource(shortcut.getvalue()))] == [label.to_json()]

@@ -17,7 +17,7 @@ import io
 import itertools
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -28,6 +28,7 @@ from synthguard.labels.implicit.registry import (
     HEAD_BYTES,
     FormatPlugin,
     MemorySource,
+    current_digest_algorithm,
     digest_algorithm,
     identify,
 )
@@ -41,23 +42,25 @@ StrPath = str | os.PathLike[str]
 IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024
 
 
-@contextlib.contextmanager
-def open_source(path: StrPath) -> Iterator[BinaryIO]:
-    """The file as a seekable binary stream: in memory when small, the open file otherwise.
+def open_source(path: StrPath) -> contextlib.AbstractContextManager[BinaryIO]:
+    """``with open_source(path) as src``: the file as a seekable binary stream, in memory when small
+    (the file is closed already), else the open file (closed when the block ends).
 
     The in-memory source also keeps the file's permission bits (see :func:`source_mode`), from the
-    same ``fstat`` that gave its size: the labeled copy takes them without another ``stat``.
+    same ``fstat`` that gave its size: the labeled copy takes them without another ``stat``. Not a
+    generator context manager: entering and leaving one cost more than identifying the format.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(fd)
-        if info.st_size <= IN_MEMORY_MAX_BYTES:
-            yield MemorySource(_read_all(fd, info.st_size), mode=stat.S_IMODE(info.st_mode))
-            return
-        with open(fd, "rb", closefd=False) as handle:
-            yield handle
-    finally:
+        if info.st_size > IN_MEMORY_MAX_BYTES:
+            return open(fd, "rb")  # a streamed source: its ``with`` closes the file
+        source = MemorySource(_read_all(fd, info.st_size), mode=stat.S_IMODE(info.st_mode))
+    except BaseException:
         os.close(fd)
+        raise
+    os.close(fd)
+    return contextlib.nullcontext(cast(BinaryIO, source))
 
 
 def _read_all(fd: int, size: int) -> bytes:
@@ -118,6 +121,8 @@ def content_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> b
 
 def digest_opened(plugin: FormatPlugin, src: BinaryIO, algorithm: str = "sha256") -> bytes:
     """``content_digest`` of a source the caller already opened and identified."""
+    if current_digest_algorithm() == algorithm:  # no context to enter (it costs a tenth of a parse)
+        return plugin.content_digest(src)
     with digest_algorithm(algorithm):
         return plugin.content_digest(src)
 
@@ -293,9 +298,13 @@ class GatherWriter:
         return self.position
 
     def flush(self) -> None:
-        pieces = self.pieces
-        while pieces:
-            pieces = _unwritten(pieces, os.writev(self.fd, pieces))
+        pieces, left = self.pieces, self.pending
+        if pieces:
+            written = os.writev(self.fd, pieces)
+            while written != left:  # a short write: the rest goes in another call
+                pieces = _unwritten(pieces, written)
+                left -= written
+                written = os.writev(self.fd, pieces)
         self.pieces = []
         self.pending = 0
 
@@ -321,10 +330,22 @@ _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) 
 _TEMP_ATTEMPTS = 100
 
 
+_pid = os.getpid()  # getpid is a system call: asked once per process (and again in a forked child)
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 def _create_temp(target: StrPath) -> tuple[int, str]:
     """A new, empty temp file beside ``target`` (mode 0600, as mkstemp makes it): its fd and name."""
     folder, name = os.path.split(os.fspath(target))
-    prefix = os.path.join(folder, f".{name}.{os.getpid()}-")
+    prefix = os.path.join(folder, f".{name}.{_pid}-")
     for _ in range(_TEMP_ATTEMPTS):
         name = f"{prefix}{next(_temp_counter)}.sgtmp"
         try:

@@ -149,7 +149,7 @@ def _parse(src: BinaryIO, look_inside: bool = True) -> _Layout:
             raise CorruptFile(FMT, f"marker FF {marker:02X} cannot appear in the header", offset=pos)
         if len(head) < 4:
             raise CorruptFile(FMT, "truncated segment length", offset=pos)
-        (length,) = struct.unpack(">H", head[2:4])
+        length = head[2] << 8 | head[3]
         end = pos + 2 + length
         if length < 2:
             raise CorruptFile(FMT, f"segment FF {marker:02X} has length {length}", offset=pos)
@@ -269,9 +269,36 @@ def _segment_bytes(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
+# Segments a write has to look into (merge, strip or blank a label); a file with none of them (a
+# freshly generated image, most of what gets labeled) only needs our segment spliced in.
+_CARRIER_KINDS = frozenset(("xmp", "xmp-ext", "exif", "blob"))
+
+
+def _checked(packet: bytes) -> bytes:
+    if len(packet) > MAX_PACKET:
+        raise MetadataTooLarge(
+            f"JPEG: the XMP packet would be {len(packet):,} bytes; an APP1 segment holds at most "
+            f"{MAX_PACKET:,}",
+            message_zh=f"JPEG：XMP 数据包 {len(packet):,} 字节，超过 APP1 段上限 {MAX_PACKET:,} 字节",
+        )
+    return packet
+
+
 def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
     layout = parse_once(src, _parse)
     segments = layout.segments
+    if not any(seg.kind in _CARRIER_KINDS for seg in segments):
+        # What the general path below gives for such a file, without its bookkeeping: everything
+        # up to the end of the leading APP0 run (or SOI), our segment, everything after.
+        at = 2
+        for seg in segments:
+            if seg.kind == "table":
+                break
+            if seg.marker == 0xE0:
+                at = seg.end
+        ours = _segment_bytes(0xE1, XMP_ID + _checked(_xmp.new_packet(label.to_json())))
+        splice(src, dst, [(0, at), ours, (at, layout.size - at)], FMT)
+        return
     xmps = [seg for seg in segments if seg.kind == "xmp"]
     main = xmps[0] if xmps else None
     packet = (
@@ -291,13 +318,7 @@ def write(src: BinaryIO, dst: BinaryIO, label: AIGCLabel) -> None:
         for seg in ext.segments[1:]:
             replaced[segments.index(seg)] = []
 
-    if len(packet) > MAX_PACKET:
-        raise MetadataTooLarge(
-            f"JPEG: the XMP packet would be {len(packet):,} bytes; an APP1 segment holds at most "
-            f"{MAX_PACKET:,}",
-            message_zh=f"JPEG：XMP 数据包 {len(packet):,} 字节，超过 APP1 段上限 {MAX_PACKET:,} 字节",
-        )
-    ours = _segment_bytes(0xE1, XMP_ID + packet)
+    ours = _segment_bytes(0xE1, XMP_ID + _checked(packet))
 
     insert_after = -1  # with no existing packet: -1 right after SOI, else after that segment
     if main is None:

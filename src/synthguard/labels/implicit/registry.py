@@ -50,6 +50,11 @@ def content_hasher(prefix: bytes | bytearray = b"") -> Hasher:
     return hasher
 
 
+def current_digest_algorithm() -> str:
+    """The content digest algorithm ``content_digest`` calls compute here and now."""
+    return _content_algorithm.get()
+
+
 @contextlib.contextmanager
 def digest_algorithm(algorithm: str) -> Iterator[None]:
     """``content_digest`` calls inside the block compute ``algorithm`` ("sha256", "blake3")."""
