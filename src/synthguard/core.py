@@ -903,7 +903,10 @@ def _insert_records(conn: Connection, records: Sequence[_LabelRow]) -> None:
         # inserts VALUES rows in order, each taking a rowid above every existing one, so the
         # returned ids sorted ascending are the rows' ids in order, whatever order RETURNING uses.
         # Driver SQL: a Core ``values(rows)`` statement is compiled anew for every batch size.
-        created = LabelRecord.__table__.c.created_at.type.bind_processor(conn.dialect)
+        # The dialect's own DATETIME text, as the ORM writes it (the generic type has no processor,
+        # which left the datetime to sqlite3's deprecated default adapter, row by row).
+        column_type = LabelRecord.__table__.c.created_at.type.dialect_impl(conn.dialect)
+        created = column_type.bind_processor(conn.dialect)
         stamp = created(now) if created is not None else now
         columns = (*_RECORD_COLUMNS, "created_at")
         marks = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(records))

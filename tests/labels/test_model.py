@@ -112,3 +112,12 @@ def test_to_json_is_exactly_what_json_dumps_writes(
     aigc = AIGCLabel(label, ids[0], ids[1], reserved1, propagator, propagate_id, reserved2)
     assert aigc.to_json() == json.dumps(aigc.to_dict(), ensure_ascii=True, separators=(",", ":"))
     assert AIGCLabel.from_json(aigc.to_json()) == aigc
+
+
+def test_a_label_rebuilt_from_checked_values_equals_the_checked_one() -> None:
+    label = AIGCLabel.produce(PRODUCER, "id-9", "3").replace(ReservedCode1="SG2.k.d.s")
+    values = [getattr(label, key) for key in KEYS]
+    rebuilt = AIGCLabel.checked_before(values)
+    assert rebuilt == label and hash(rebuilt) == hash(label) and rebuilt.to_json() == label.to_json()
+    with pytest.raises(ValueError):  # a wrong number of values is still refused
+        AIGCLabel.checked_before(values[:-1])

@@ -142,7 +142,8 @@ def _rebuild_produced(
     size: int,
 ) -> Produced:
     staged = implicit.Staged(tmp, target, size)
-    return Produced(source, target, fmt, algorithm, digest, AIGCLabel(*fields), label_json, staged)
+    label = AIGCLabel.checked_before(fields)  # built and checked in the worker
+    return Produced(source, target, fmt, algorithm, digest, label, label_json, staged)
 
 
 def produce(spec: ProducerSpec, job: Job | WireJob) -> Produced:

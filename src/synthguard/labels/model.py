@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +157,18 @@ class AIGCLabel:
         if isinstance(self.Label, str) and self.Label not in LABEL_VALUES:
             found.append(f'Label must be "1", "2" or "3", not {self.Label!r}')
         return found
+
+    @classmethod
+    def checked_before(cls, values: Sequence[str]) -> AIGCLabel:
+        """The label of ``values`` (in ``KEYS`` order) that an ``AIGCLabel`` already held, unchecked.
+
+        For a label coming back from a label worker process: it was built (and checked) there, and
+        checking it again cost the process that keeps the store as much as its record's insert.
+        """
+        label = object.__new__(cls)
+        for key, value in zip(KEYS, values, strict=True):
+            object.__setattr__(label, key, value)
+        return label
 
     @classmethod
     def produce(cls, producer: str, produce_id: str, label: str = "1") -> AIGCLabel:
