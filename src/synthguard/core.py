@@ -66,6 +66,8 @@ PRODUCER_KEY_FILE = "producer-ed25519.pem"
 SM2_KEY_FILE = "producer-sm2.key"
 AUDIO_MARK_ATTEMPTS = 3
 RECORD_BATCH = 256
+# Near the end of a parallel batch: records commit in batches this small, while the workers finish.
+TAIL_RECORD_BATCH = 32
 # Labeled files staged but not yet committed, in bytes: bounds the temp space a batch of videos holds.
 STAGED_BYTES_MAX = 256 << 20
 # Worst first: the overall integrity of a file is the worst of its two signatures.
@@ -252,6 +254,7 @@ class Synthguard:
         if explicit_options is None and watermark is False:
             mode, workers = batch.plan(jobs, self.producer_signer)
         chunk_files = batch.PROCESS_CHUNK_FILES if mode == "processes" else batch.CHUNK_FILES
+        parallel, tail_files = workers > 1, max(chunk_files, TAIL_RECORD_BATCH)
         outcomes: list[LabelOutcome] = []
         pending: list[_Pending] = []
         with contextlib.ExitStack() as pools:
@@ -272,9 +275,9 @@ class Synthguard:
                                 staged_bytes += pending[-1].staged.size
                             if progress is not None:
                                 progress(1)
-                            # The last files (all submitted by now) commit a chunk at a time, while
-                            # the workers finish theirs: what is left once they are done is small.
-                            tail = -left < batch.AHEAD_FILES and len(pending) >= chunk_files
+                            # The last files (all submitted by now) commit a few dozen at a time,
+                            # while the workers finish theirs: what is left once they are done is small.
+                            tail = parallel and -left < batch.AHEAD_FILES and len(pending) >= tail_files
                             if tail or len(pending) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
                                 self._finish_batch(pending)
                                 staged_bytes = 0

@@ -14,6 +14,8 @@ more than labeling a few hundred photos). A worker never touches the parent's st
 threads or event loop; it only reads source files, signs and writes temp files, and it leaves with
 ``os._exit`` (multiprocessing's rule for forked children), so nothing inherited is finalised twice.
 Other signers (an HSM session, a remote KMS client) may not survive a fork: they keep to threads.
+The core keeps its workers between batches (:class:`KeptWorkers`), for the same signer and label
+value: what they know is fixed at the fork, so a different one gets new workers.
 """
 
 from __future__ import annotations
