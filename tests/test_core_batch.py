@@ -217,6 +217,34 @@ def test_the_core_keeps_its_label_workers_between_batches_until_closed(
     assert not any(_child_alive(pid) for pid in pids[0])
 
 
+@pytest.mark.parametrize(("mode", "count", "expected"), [("processes", 2, [32, 32, 16]), ("inline", 1, [80])])
+def test_the_last_files_of_a_parallel_batch_commit_a_few_dozen_at_a_time(
+    sg: Synthguard,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    count: int,
+    expected: list[int],
+) -> None:
+    """While the workers finish, so what is left to commit after them is small; inline, one commit."""
+    paths = _inputs(tmp_path / "in", 80)  # fewer than AHEAD_FILES: every file is in the tail
+    monkeypatch.setattr(batch, "plan", lambda jobs, signer: (mode, count))
+    sizes: list[int] = []
+    finish = Synthguard._finish_batch
+
+    def counting(self: Synthguard, pending: list[Any]) -> None:
+        if pending:
+            sizes.append(len(pending))
+        finish(self, pending)
+
+    monkeypatch.setattr(Synthguard, "_finish_batch", counting)
+    out = tmp_path / "out"
+    out.mkdir()
+    outcomes = sg.label_files(paths, out_paths=[out / p.name for p in paths], watermark=False)
+    assert all(o.ok for o in outcomes)
+    assert sizes == expected
+
+
 def test_interrupting_a_process_batch_leaves_no_temp_files(
     sg: Synthguard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -265,7 +265,7 @@ class Synthguard:
                     # closing(): on an error here the workers stop and what they staged ahead goes.
                     staging = batch.staged_in_order(submit, segment, workers, chunk_files)
                     with contextlib.closing(staging) as results:
-                        for left, result in enumerate(results, 1 - len(segment)):
+                        for done, result in enumerate(results, 1):
                             if isinstance(result, LabelOutcome):  # failed: nothing was staged
                                 outcomes.append(result)
                             else:
@@ -277,7 +277,8 @@ class Synthguard:
                                 progress(1)
                             # The last files (all submitted by now) commit a few dozen at a time,
                             # while the workers finish theirs: what is left once they are done is small.
-                            tail = parallel and -left < batch.AHEAD_FILES and len(pending) >= tail_files
+                            left = len(segment) - done
+                            tail = parallel and left < batch.AHEAD_FILES and len(pending) >= tail_files
                             if tail or len(pending) >= RECORD_BATCH or staged_bytes >= STAGED_BYTES_MAX:
                                 self._finish_batch(pending)
                                 staged_bytes = 0
