@@ -228,3 +228,16 @@ def test_a_second_batch_meanwhile_gets_workers_of_its_own(spec: ProducerSpec) ->
     finally:
         keeper.close()
     assert not any(_alive(pid) for pid in shared_pids)
+
+
+def test_closing_during_a_batch_stops_its_workers_when_it_ends(spec: ProducerSpec) -> None:
+    """close() from the batch's own thread (a progress callback) neither deadlocks nor keeps them."""
+    keeper = batch.KeptWorkers()
+    with keeper.lease(spec, 1) as pool:
+        pids = list(pool._pids)
+        keeper.close()
+        assert all(_alive(pid) for pid in pids)  # the batch still has them
+    assert not any(_alive(pid) for pid in pids)
+    with keeper.lease(spec, 1) as pool:  # closed: workers for this batch only
+        late = list(pool._pids)
+    assert not any(_alive(pid) for pid in late)

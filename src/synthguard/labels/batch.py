@@ -466,20 +466,26 @@ class KeptWorkers:
     ~10 ms per batch: 4% of labeling 1,000 photos. Workers are kept only for the same
     :class:`ProducerSpec` (the signer and label value are fixed at the fork) and only when the batch
     read every answer (an interrupted batch may leave one in a socket: those workers are stopped).
-    A second batch running meanwhile (another thread) gets workers of its own for its duration.
+    A second batch running meanwhile (another thread, or one started inside this one) gets workers
+    of its own for its duration.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: close() from a progress callback of a batch in this thread must not deadlock.
+        self._lock = threading.RLock()
         self._idle: ForkedWorkers | None = None
+        self._leased = False
+        self._closed = False
 
     @contextlib.contextmanager
     def lease(self, spec: ProducerSpec, workers: int) -> Iterator[ForkedWorkers]:
         """Workers for one batch: the kept ones when they fit, else new ones (kept afterwards)."""
-        if not self._lock.acquire(blocking=False):  # another batch has them
+        # Closed, or another batch has them (another thread, or one this thread is inside of).
+        if self._closed or self._leased or not self._lock.acquire(blocking=False):
             with ForkedWorkers(spec, workers) as own:
                 yield own
             return
+        self._leased = True
         try:
             pool, self._idle = self._idle, None
             if pool is not None and not (pool.reusable and pool.spec == spec and pool.workers == workers):
@@ -490,16 +496,18 @@ class KeptWorkers:
             try:
                 yield pool
             finally:
-                if pool.reusable:
+                if pool.reusable and not self._closed:
                     self._idle = pool
                 else:
                     pool.close()
         finally:
+            self._leased = False
             self._lock.release()
 
     def close(self) -> None:
-        """Stop the kept workers (a batch in progress keeps its own until it ends)."""
+        """Stop the kept workers, after a batch in progress in another thread ends; keep none from now."""
         with self._lock:
+            self._closed = True
             pool, self._idle = self._idle, None
         if pool is not None:
             pool.close()
