@@ -326,7 +326,6 @@ class ForkedWorkers:
 
     def __init__(self, spec: ProducerSpec, workers: int) -> None:
         self.spec = spec
-        self.workers = workers
         self._conns: list[Connection] = []
         self._pids: list[int] = []
         self._sent: list[int] = []  # chunks sent to each worker
@@ -408,6 +407,11 @@ class ForkedWorkers:
         if not self._arrived[worker]:
             self._receive(worker)
         return self._arrived[worker].popleft()
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes this set has (none once closed)."""
+        return len(self._pids)
 
     @property
     def reusable(self) -> bool:
